@@ -1,0 +1,29 @@
+import type { CatalogPrisma } from '../db';
+import type { Clinic } from '../generated/prisma/client';
+
+export type { Clinic };
+
+export interface NewClinic {
+  displayName: string;
+  timeZone: string;
+  address: string;
+}
+
+/** Queries over the clinic table. */
+export function clinicsRepo(prisma: CatalogPrisma) {
+  return {
+    create: (clinic: NewClinic) => prisma.clinic.create({ data: clinic }),
+    findById: (id: string) => prisma.clinic.findUnique({ where: { id } }),
+    /** One page in (create_time, id) order, after the keyset position if given. */
+    listPage: (limit: number, after?: { createTime: Date; id: string }) =>
+      prisma.clinic.findMany({
+        where: after
+          ? { OR: [{ createTime: { gt: after.createTime } }, { createTime: after.createTime, id: { gt: after.id } }] }
+          : undefined,
+        orderBy: [{ createTime: 'asc' }, { id: 'asc' }],
+        take: limit,
+      }),
+  };
+}
+
+export type ClinicsRepo = ReturnType<typeof clinicsRepo>;

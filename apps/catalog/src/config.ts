@@ -1,0 +1,17 @@
+import { integer, loadConfig, logLevel, databaseUrl, text } from '@carebook/server';
+
+const catalogConfigSpec = {
+  CATALOG_HOST: text('address to listen on', '127.0.0.1'),
+  CATALOG_PORT: integer('gRPC port', 50051, 0, 65535),
+  CATALOG_DATABASE_URL: databaseUrl('PostgreSQL URL of the catalog database; `npm start` sets it to the embedded server unless given'),
+  CATALOG_DB_POOL_SIZE: integer('PostgreSQL connections per process', 20, 1, 500),
+  CATALOG_SHUTDOWN_GRACE_MS: integer('how long in-flight calls may finish on SIGTERM', 10_000, 0, 600_000),
+  LOG_LEVEL: logLevel,
+};
+
+export type CatalogConfig = ReturnType<typeof loadCatalogConfig>;
+
+/** The catalog's configuration from the environment; throws ConfigError naming every bad variable. */
+export function loadCatalogConfig(env: NodeJS.ProcessEnv = process.env) {
+  return loadConfig(catalogConfigSpec, env);
+}

@@ -1,0 +1,54 @@
+import type { CatalogServiceService, Doctor as DoctorMessage } from '@carebook/proto/catalog';
+import { decodePageToken, isTimeIdKey, RequestValidator, type Handlers } from '@carebook/server';
+import type { Doctor } from './repo';
+import type { DoctorsService } from './service';
+
+type DoctorHandlers = Pick<Handlers<CatalogServiceService>, 'createDoctor' | 'getDoctor' | 'listDoctors'>;
+
+/** Doctor as the API shows it. */
+export function toDoctorMessage(d: Doctor): DoctorMessage {
+  return {
+    id: d.id,
+    clinicId: d.clinicId,
+    displayName: d.displayName,
+    specialty: d.specialty,
+    createTime: d.createTime,
+    updateTime: d.updateTime,
+  };
+}
+
+/** Specialties are matched case-insensitively, so they are kept in lower case. */
+export function normaliseSpecialty(specialty: string): string {
+  return specialty.trim().toLowerCase();
+}
+
+/** gRPC handlers for doctors. */
+export function doctorHandlers(doctors: DoctorsService): DoctorHandlers {
+  return {
+    async createDoctor({ doctor }) {
+      const v = new RequestValidator();
+      if (!doctor) v.fail('doctor', 'is required');
+      const clinicId = v.uuid('doctor.clinic_id', doctor?.clinicId ?? '');
+      const displayName = v.requiredText('doctor.display_name', doctor?.displayName ?? '');
+      const specialty = normaliseSpecialty(v.requiredText('doctor.specialty', doctor?.specialty ?? '', 100));
+      v.done();
+      return { doctor: toDoctorMessage(await doctors.create({ clinicId, displayName, specialty })) };
+    },
+
+    async getDoctor({ id }) {
+      const v = new RequestValidator();
+      const doctorId = v.uuid('id', id);
+      v.done();
+      return { doctor: toDoctorMessage(await doctors.get(doctorId)) };
+    },
+
+    async listDoctors({ clinicId, specialty, pageSize, pageToken }) {
+      const v = new RequestValidator();
+      const filter = { clinicId: v.optionalUuid('clinic_id', clinicId), specialty: normaliseSpecialty(specialty) || undefined };
+      const size = v.pageSize('page_size', pageSize);
+      v.done();
+      const page = await doctors.list(filter, size, decodePageToken(pageToken, filter, isTimeIdKey));
+      return { doctors: page.items.map(toDoctorMessage), nextPageToken: page.nextPageToken };
+    },
+  };
+}

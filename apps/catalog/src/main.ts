@@ -1,0 +1,34 @@
+import { fileURLToPath } from 'node:url';
+import { ConfigError, createLogger, exitOnSignals, migrateDatabase } from '@carebook/server';
+import { loadCatalogConfig } from './config';
+import { createCatalogPrisma } from './db';
+import { startCatalogServer } from './server';
+
+const migrationsDir = fileURLToPath(new URL('../../../prisma/catalog/migrations', import.meta.url));
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadCatalogConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`catalog: ${err.message}\n`);
+    process.exit(2);
+  }
+  const log = createLogger('catalog', config.LOG_LEVEL);
+  await migrateDatabase(config.CATALOG_DATABASE_URL, migrationsDir, log);
+  const prisma = createCatalogPrisma(config.CATALOG_DATABASE_URL, config.CATALOG_DB_POOL_SIZE);
+  const server = await startCatalogServer(
+    { prisma, log },
+    { host: config.CATALOG_HOST, port: config.CATALOG_PORT, shutdownGraceMs: config.CATALOG_SHUTDOWN_GRACE_MS },
+  );
+  exitOnSignals(async () => {
+    await server.shutdown();
+    await prisma.$disconnect();
+  }, log);
+}
+
+main().catch((err) => {
+  process.stderr.write(`catalog: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

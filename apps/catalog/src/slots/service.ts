@@ -1,0 +1,87 @@
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  NotFoundError,
+  toPage,
+  violates,
+  type Page,
+  type TimeIdKey,
+} from '@carebook/server';
+import type { DoctorsService } from '../doctors/service';
+import type { Slot, SlotInterval, SlotSearch, SlotsRepo } from './repo';
+
+const slotKey = (s: Slot): TimeIdKey => [s.startTime.toISOString(), s.id];
+
+/** Business rules for slots; the claim and release are the only writers of slot status. */
+export function slotsService(repo: SlotsRepo, doctors: DoctorsService) {
+  async function overlapError(doctorId: string, intervals: SlotInterval[], cause: unknown): Promise<AlreadyExistsError> {
+    // The exclusion constraint refused the batch. Name the existing slot it
+    // clashed with; it may be gone already if a racing batch rolled back.
+    const existing = await repo.findOverlapping(doctorId, intervals);
+    if (!existing) return new AlreadyExistsError('a slot overlaps another slot of the doctor', 'SLOT_OVERLAP', { doctor_id: doctorId }, { cause });
+    const index = intervals.findIndex((i) => i.startTime < existing.endTime && i.endTime > existing.startTime);
+    return new AlreadyExistsError(
+      `slots[${index}] overlaps slot ${existing.id} (${existing.startTime.toISOString()} to ${existing.endTime.toISOString()})`,
+      'SLOT_OVERLAP',
+      { doctor_id: doctorId, slot_index: String(index), conflicting_slot_id: existing.id },
+      { cause },
+    );
+  }
+
+  async function get(id: string): Promise<Slot> {
+    const slot = await repo.findById(id);
+    if (!slot) throw new NotFoundError('slot', id);
+    return slot;
+  }
+
+  return {
+    get,
+
+    /** Publishes a batch of slots, all or nothing. Intervals must not overlap each other. */
+    async createMany(doctorId: string, intervals: SlotInterval[]): Promise<Slot[]> {
+      const sorted = intervals.map((interval, index) => ({ interval, index })).sort((a, b) => +a.interval.startTime - +b.interval.startTime);
+      for (let k = 1; k < sorted.length; k++) {
+        const [previous, next] = [sorted[k - 1], sorted[k]];
+        if (next.interval.startTime < previous.interval.endTime) {
+          throw new AlreadyExistsError(`slots[${next.index}] overlaps slots[${previous.index}] of the same request`, 'SLOT_OVERLAP', {
+            doctor_id: doctorId,
+            slot_index: String(next.index),
+            conflicting_slot_index: String(previous.index),
+          });
+        }
+      }
+      const doctor = await doctors.get(doctorId);
+      try {
+        const created = await repo.createMany(doctorId, doctor.clinicId, intervals);
+        return created.sort((a, b) => +a.startTime - +b.startTime);
+      } catch (err) {
+        if (violates(err, 'slot_doctor_no_overlap')) throw await overlapError(doctorId, intervals, err);
+        throw err;
+      }
+    },
+
+    async search(search: SlotSearch, pageSize: number, after: TimeIdKey | undefined): Promise<Page<Slot>> {
+      const rows = await repo.searchOpen(search, pageSize + 1, after && { startTime: new Date(after[0]), id: after[1] });
+      return toPage(rows, pageSize, slotKey, search);
+    },
+
+    /** Claims the slot for `claimId`; SLOT_UNAVAILABLE if another claim holds it. */
+    async claim(slotId: string, claimId: string): Promise<Slot> {
+      const claimed = await repo.claim(slotId, claimId);
+      if (claimed) return claimed;
+      await get(slotId); // NOT_FOUND for an unknown slot
+      throw new FailedPreconditionError(`slot ${slotId} is already booked`, 'SLOT_UNAVAILABLE', { slot_id: slotId });
+    },
+
+    /** Opens the slot held by `claimId`. A no-op if it is open; CLAIM_MISMATCH if another claim holds it. */
+    async release(slotId: string, claimId: string): Promise<Slot> {
+      const released = await repo.release(slotId, claimId);
+      if (released) return released;
+      const slot = await get(slotId);
+      if (slot.status === 'open') return slot;
+      throw new FailedPreconditionError(`slot ${slotId} is held by another claim`, 'CLAIM_MISMATCH', { slot_id: slotId });
+    },
+  };
+}
+
+export type SlotsService = ReturnType<typeof slotsService>;

@@ -1,0 +1,13 @@
+// The catalog API: generated messages and the grpc-js service definition.
+export * from './gen/carebook/catalog/v1/catalog.js';
+
+import { credentials, type ChannelOptions } from '@grpc/grpc-js';
+import { CatalogServiceClient } from './gen/carebook/catalog/v1/catalog.js';
+import { promiseClient, type PromiseClient } from './client.js';
+
+export type CatalogClient = PromiseClient<CatalogServiceClient>;
+
+/** A promise-based catalog client over one long-lived channel to `address` (host:port). */
+export function createCatalogClient(address: string, options: ChannelOptions = {}): CatalogClient {
+  return promiseClient(new CatalogServiceClient(address, credentials.createInsecure(), options));
+}

@@ -1,0 +1,100 @@
+// Configuration from the environment, checked once at start-up: every bad or
+// missing variable is reported together in one ConfigError.
+
+/** How to read one environment variable. */
+export interface EnvVar<T> {
+  describe: string;
+  parse(raw: string | undefined): T;
+}
+
+/** Thrown by loadConfig; its message names every bad or missing variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+class BadValue extends Error {}
+
+/** A string; required unless a default is given. */
+export function text(describe: string, fallback?: string): EnvVar<string> {
+  return {
+    describe,
+    parse(raw) {
+      const value = raw?.trim() || fallback;
+      if (value === undefined) throw new BadValue('is required');
+      return value;
+    },
+  };
+}
+
+/** An optional string: undefined when unset or empty. */
+export function optionalText(describe: string): EnvVar<string | undefined> {
+  return { describe, parse: (raw) => raw?.trim() || undefined };
+}
+
+/** An integer in [min, max]. */
+export function integer(describe: string, fallback: number, min: number, max: number): EnvVar<number> {
+  return {
+    describe,
+    parse(raw) {
+      if (raw === undefined || raw.trim() === '') return fallback;
+      const value = Number(raw);
+      if (!Number.isInteger(value) || value < min || value > max) throw new BadValue(`must be an integer from ${min} to ${max}, got "${raw}"`);
+      return value;
+    },
+  };
+}
+
+/** A required postgres:// or postgresql:// URL. */
+export function databaseUrl(describe: string): EnvVar<string> {
+  return {
+    describe,
+    parse(raw) {
+      const value = raw?.trim();
+      if (!value) throw new BadValue('is required');
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        throw new BadValue('must be a postgresql:// URL');
+      }
+      if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new BadValue('must be a postgresql:// URL');
+      return value;
+    },
+  };
+}
+
+/** One of the listed values. */
+export function oneOf<T extends string>(describe: string, values: readonly T[], fallback: T): EnvVar<T> {
+  return {
+    describe,
+    parse(raw) {
+      const value = raw?.trim() || fallback;
+      if (!values.includes(value as T)) throw new BadValue(`must be one of ${values.join(', ')}, got "${raw}"`);
+      return value as T;
+    },
+  };
+}
+
+export type ConfigSpec<T> = { [K in keyof T]: EnvVar<T[K]> };
+
+/** Reads the variables named by `spec`'s keys from `env`; throws ConfigError listing every problem. */
+export function loadConfig<T>(spec: ConfigSpec<T>, env: NodeJS.ProcessEnv = process.env): T {
+  const problems: string[] = [];
+  const config = {} as T;
+  for (const name of Object.keys(spec) as (keyof T & string)[]) {
+    try {
+      config[name] = spec[name].parse(env[name]);
+    } catch (err) {
+      if (!(err instanceof BadValue)) throw err;
+      problems.push(`${name} ${err.message} (${spec[name].describe})`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** Common logging setting shared by every service. */
+export const logLevel = oneOf('pino log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info');

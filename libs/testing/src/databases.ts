@@ -1,0 +1,38 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+
+/** Services whose schema the harness migrates into a template database. */
+export const SERVICES = ['catalog'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export const templateName = (service: ServiceName) => `carebook_${service}_template`;
+
+/** The URL of `database` on the same server as `url`. */
+export function adminUrl(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** A fresh database of `service`'s migrated schema, cloned from the template; dropped by `drop()`. */
+export async function createTestDatabase(service: ServiceName): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+  const admin = inject('databaseAdminUrl');
+  const name = `test_${service}_${randomBytes(6).toString('hex')}`;
+  await withAdmin(admin, (c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${templateName(service)}`));
+  return {
+    name,
+    url: adminUrl(admin, name),
+    drop: () => withAdmin(admin, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+  };
+}
+
+async function withAdmin<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,3 @@
+export * from './databases';
+export * from './grpc-assertions';
+export * from './ports';
