@@ -1,14 +1,9 @@
-import { PrismaPg } from '@prisma/adapter-pg';
+import { createPrismaClient } from '@carebook/server';
 import { PrismaClient } from './generated/prisma/client';
 
 export type CatalogPrisma = PrismaClient;
 
 /** A Prisma Client over a pg pool of `poolSize` connections to the catalog database. */
 export function createCatalogPrisma(databaseUrl: string, poolSize: number): CatalogPrisma {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: poolSize }) });
-}
-
-/** Resolves when the database answers a trivial query. */
-export async function pingDatabase(prisma: CatalogPrisma): Promise<void> {
-  await prisma.$queryRaw`SELECT 1`;
+  return createPrismaClient(PrismaClient, databaseUrl, { poolSize });
 }

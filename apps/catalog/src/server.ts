@@ -1,9 +1,9 @@
 import { CatalogServiceService } from '@carebook/proto/catalog';
-import { registration, startGrpcServer, type CarebookGrpcServer, type Logger } from '@carebook/server';
+import { pingDatabase, registration, startGrpcServer, type CarebookGrpcServer, type Logger } from '@carebook/server';
 import { clinicHandlers } from './clinics/handlers';
 import { clinicsRepo } from './clinics/repo';
 import { clinicsService } from './clinics/service';
-import { pingDatabase, type CatalogPrisma } from './db';
+import type { CatalogPrisma } from './db';
 import { doctorHandlers } from './doctors/handlers';
 import { doctorsRepo } from './doctors/repo';
 import { doctorsService } from './doctors/service';

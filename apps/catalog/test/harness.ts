@@ -1,7 +1,16 @@
 import pg from 'pg';
-import { createCatalogClient, type CatalogClient } from '@carebook/proto/catalog';
+import type { ChannelOptions, status } from '@grpc/grpc-js';
+import { expect } from 'vitest';
+import {
+  Clinic,
+  createCatalogClient,
+  Doctor,
+  SearchSlotsRequest,
+  type CatalogClient,
+  type Slot,
+} from '@carebook/proto/catalog';
 import { createLogger } from '@carebook/server';
-import { createTestDatabase } from '@carebook/testing';
+import { createTestDatabase, expectGrpcError, type ExpectedGrpcError } from '@carebook/testing';
 import { createCatalogPrisma, type CatalogPrisma } from '../src/db';
 import { startCatalogServer } from '../src/server';
 
@@ -13,6 +22,8 @@ export interface CatalogUnderTest {
   /** Direct SQL, to check what was (not) written. */
   sql: pg.Pool;
   databaseUrl: string;
+  /** Another client on its own connection (a local subchannel pool), for real parallel callers. */
+  newClient(options?: ChannelOptions): CatalogClient;
   close(): Promise<void>;
 }
 
@@ -31,6 +42,7 @@ export async function startCatalogUnderTest(): Promise<CatalogUnderTest> {
     prisma,
     sql,
     databaseUrl: db.url,
+    newClient: (options = {}) => createCatalogClient(address, { 'grpc.use_local_subchannel_pool': 1, ...options }),
     async close() {
       client.close();
       await server.shutdown();
@@ -51,6 +63,22 @@ export async function countRows(sql: pg.Pool): Promise<{ clinics: number; doctor
   return rows[0];
 }
 
+/** Every row of the catalog tables, to prove a refused call changed nothing (not even update_time). */
+export async function tableSnapshot(sql: pg.Pool): Promise<Record<'clinic' | 'doctor' | 'slot', unknown[]>> {
+  const read = async (table: string) => (await sql.query(`SELECT * FROM ${table} ORDER BY id`)).rows;
+  return { clinic: await read('clinic'), doctor: await read('doctor'), slot: await read('slot') };
+}
+
+/** Asserts `call` fails with `code` and the expected details, and that it wrote nothing. Returns the error. */
+export async function expectRefused(catalog: CatalogUnderTest, call: () => Promise<unknown>, code: status, expected: ExpectedGrpcError) {
+  const counts = await countRows(catalog.sql);
+  const snapshot = await tableSnapshot(catalog.sql);
+  const err = await expectGrpcError(call(), code, expected);
+  expect(await countRows(catalog.sql)).toEqual(counts);
+  expect(await tableSnapshot(catalog.sql)).toEqual(snapshot);
+  return err;
+}
+
 const HOUR = 3_600_000;
 
 /** A time `hours` from now, rounded to the hour so slots line up. */
@@ -64,4 +92,44 @@ export function consecutiveSlots(start: Date, count: number, minutes = 20): { st
     startTime: new Date(+start + i * minutes * 60_000),
     endTime: new Date(+start + (i + 1) * minutes * 60_000),
   }));
+}
+
+/** Creates a clinic through the API; `fields` override the defaults. */
+export async function createClinic(client: CatalogClient, fields: Partial<Clinic> = {}): Promise<Clinic> {
+  const clinic = Clinic.fromPartial({ displayName: 'Praxis am Markt', timeZone: 'Europe/Berlin', address: 'Markt 1, Berlin', ...fields });
+  const response = await client.createClinic({ clinic });
+  return response.clinic!;
+}
+
+/** Creates a doctor at `clinicId` through the API; `fields` override the defaults. */
+export async function createDoctor(client: CatalogClient, clinicId: string, fields: Partial<Doctor> = {}): Promise<Doctor> {
+  const doctor = Doctor.fromPartial({ clinicId, displayName: 'Dr. Example', specialty: 'cardiology', ...fields });
+  const response = await client.createDoctor({ doctor });
+  return response.doctor!;
+}
+
+/** A SearchSlotsRequest with every unset field at its proto default. */
+export function searchRequest(fields: Partial<SearchSlotsRequest>): SearchSlotsRequest {
+  return { ...SearchSlotsRequest.fromPartial({}), ...fields };
+}
+
+/** Follows next_page_token from the first page to the last; returns every item and the number of pages. */
+export async function walkPages<T>(
+  fetchPage: (pageToken: string) => Promise<{ items: T[]; nextPageToken: string }>,
+  maxPages = 1000,
+): Promise<{ items: T[]; pages: number }> {
+  const items: T[] = [];
+  let token = '';
+  for (let pages = 1; pages <= maxPages; pages++) {
+    const page = await fetchPage(token);
+    items.push(...page.items);
+    if (!page.nextPageToken) return { items, pages };
+    token = page.nextPageToken;
+  }
+  throw new Error(`more than ${maxPages} pages`);
+}
+
+/** Slots ordered as SearchSlots orders them: start_time, then id. */
+export function inSearchOrder(slots: Slot[]): Slot[] {
+  return [...slots].sort((a, b) => +a.startTime! - +b.startTime! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

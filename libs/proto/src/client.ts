@@ -16,7 +16,7 @@ type UnaryMethod<Req, Res> = (
 
 /** A ts-proto grpc-js client whose unary methods return promises. */
 export type PromiseClient<C> = {
-  [K in keyof C as C[K] extends UnaryMethod<never, never> ? K : never]: C[K] extends UnaryMethod<infer Req, infer Res>
+  [K in keyof C as C[K] extends UnaryMethod<infer _Req, infer _Res> ? K : never]: C[K] extends UnaryMethod<infer Req, infer Res>
     ? (request: Req, settings?: CallSettings) => Promise<Res>
     : never;
 } & { close(): void; raw: C };

@@ -9,7 +9,7 @@ export interface FieldViolation {
 
 /** Base class: `reason` is an UPPER_SNAKE constant clients may branch on. */
 export abstract class DomainError extends Error {
-  abstract readonly kind: 'not_found' | 'invalid_argument' | 'failed_precondition' | 'already_exists' | 'unavailable';
+  abstract readonly kind: 'not_found' | 'invalid_argument' | 'failed_precondition' | 'already_exists' | 'unavailable' | 'deadline_exceeded';
   constructor(
     message: string,
     readonly reason: string,
@@ -50,4 +50,9 @@ export class AlreadyExistsError extends DomainError {
 /** A dependency could not be reached; retrying later may succeed. */
 export class UnavailableError extends DomainError {
   readonly kind = 'unavailable';
+}
+
+/** The caller's deadline passed before the work could be done. */
+export class DeadlineExceededError extends DomainError {
+  readonly kind = 'deadline_exceeded';
 }

@@ -8,6 +8,7 @@ const codeOfKind: Record<DomainError['kind'], Code> = {
   failed_precondition: Code.FAILED_PRECONDITION,
   already_exists: Code.ALREADY_EXISTS,
   unavailable: Code.UNAVAILABLE,
+  deadline_exceeded: Code.DEADLINE_EXCEEDED,
 };
 
 function pack(typeName: string, value: Uint8Array): Any {

@@ -6,5 +6,7 @@ export * from './grpc-server';
 export * from './logger';
 export * from './migrate';
 export * from './page-token';
+export * from './periodic';
 export * from './postgres-errors';
+export * from './prisma';
 export * from './validation';

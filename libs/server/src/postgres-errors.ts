@@ -24,15 +24,20 @@ interface AdapterCause {
   originalCode?: string;
   originalMessage?: string;
   detail?: string;
+  constraint?: { index?: string };
 }
 
 /** The PostgreSQL error behind `err` (a pg DatabaseError or a Prisma error), or undefined. */
 export function postgresErrorOf(err: unknown): PostgresError | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const cause = (err as { meta?: { driverAdapterError?: { cause?: AdapterCause } } }).meta?.driverAdapterError?.cause;
-  if (cause?.kind === 'postgres' && cause.originalCode) {
+  // The adapter keeps the SQLSTATE in originalCode for every PostgreSQL
+  // error, but only unmapped codes have kind 'postgres': 23505, 23503, 40001
+  // and 40P01 arrive as UniqueConstraintViolation, TransactionWriteConflict….
+  if (cause?.originalCode) {
     const message = cause.originalMessage ?? '';
-    return { code: cause.originalCode, constraint: /constraint "([^"]+)"/.exec(message)?.[1], message, detail: cause.detail };
+    const constraint = /constraint "([^"]+)"/.exec(message)?.[1] ?? cause.constraint?.index;
+    return { code: cause.originalCode, constraint, message, detail: cause.detail };
   }
   const pgError = err as { code?: unknown; constraint?: string; message?: string; detail?: string; severity?: string };
   if (typeof pgError.code === 'string' && /^[0-9A-Z]{5}$/.test(pgError.code) && pgError.severity) {
@@ -50,4 +55,20 @@ export function violates(err: unknown, constraint: string): boolean {
 export function isRetryableTransactionError(err: unknown): boolean {
   const code = postgresErrorOf(err)?.code;
   return code === SqlState.serializationFailure || code === SqlState.deadlockDetected;
+}
+
+/**
+ * Runs `attempt`, running it again after a serialization failure or deadlock
+ * (up to `attempts` times in all, with jittered exponential backoff).
+ * `attempt` must be a whole transaction or a single statement.
+ */
+export async function retryOnTransactionConflict<T>(attempt: () => Promise<T>, attempts = 5, baseDelayMs = 10): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (n >= attempts || !isRetryableTransactionError(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, baseDelayMs * 2 ** (n - 1) * (0.5 + Math.random())));
+    }
+  }
 }

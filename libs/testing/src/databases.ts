@@ -3,7 +3,7 @@ import pg from 'pg';
 import { inject } from 'vitest';
 
 /** Services whose schema the harness migrates into a template database. */
-export const SERVICES = ['catalog'] as const;
+export const SERVICES = ['catalog', 'booking'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 export const templateName = (service: ServiceName) => `carebook_${service}_template`;
@@ -20,6 +20,18 @@ export async function createTestDatabase(service: ServiceName): Promise<{ url: s
   const admin = inject('databaseAdminUrl');
   const name = `test_${service}_${randomBytes(6).toString('hex')}`;
   await withAdmin(admin, (c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${templateName(service)}`));
+  return {
+    name,
+    url: adminUrl(admin, name),
+    drop: () => withAdmin(admin, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+  };
+}
+
+/** A fresh, empty database (no schema, no migrations) on the test server; dropped by `drop()`. */
+export async function createEmptyDatabase(prefix = 'test_empty'): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+  const admin = inject('databaseAdminUrl');
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  await withAdmin(admin, (c) => c.query(`CREATE DATABASE ${name}`));
   return {
     name,
     url: adminUrl(admin, name),

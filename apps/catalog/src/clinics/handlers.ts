@@ -46,7 +46,7 @@ export function clinicHandlers(clinics: ClinicsService): ClinicHandlers {
       const v = new RequestValidator();
       const size = v.pageSize('page_size', pageSize);
       v.done();
-      const page = await clinics.list(size, decodePageToken(pageToken, {}, isTimeIdKey));
+      const page = await clinics.list(size, decodePageToken(pageToken, { clinics: {} }, isTimeIdKey));
       return { clinics: page.items.map(toClinicMessage), nextPageToken: page.nextPageToken };
     },
   };

@@ -47,7 +47,7 @@ export function doctorHandlers(doctors: DoctorsService): DoctorHandlers {
       const filter = { clinicId: v.optionalUuid('clinic_id', clinicId), specialty: normaliseSpecialty(specialty) || undefined };
       const size = v.pageSize('page_size', pageSize);
       v.done();
-      const page = await doctors.list(filter, size, decodePageToken(pageToken, filter, isTimeIdKey));
+      const page = await doctors.list(filter, size, decodePageToken(pageToken, { doctors: filter }, isTimeIdKey));
       return { doctors: page.items.map(toDoctorMessage), nextPageToken: page.nextPageToken };
     },
   };

@@ -22,7 +22,7 @@ export function doctorsService(repo: DoctorsRepo, clinics: ClinicsService) {
 
     async list(filter: DoctorFilter, pageSize: number, after: TimeIdKey | undefined): Promise<Page<Doctor>> {
       const rows = await repo.listPage(filter, pageSize + 1, after && { createTime: new Date(after[0]), id: after[1] });
-      return toPage(rows, pageSize, doctorKey, filter);
+      return toPage(rows, pageSize, doctorKey, { doctors: filter });
     },
   };
 }

@@ -66,7 +66,7 @@ export function slotHandlers(slots: SlotsService, now: () => Date = () => new Da
       };
       const pageSize = v.pageSize('page_size', request.pageSize);
       v.done();
-      const page = await slots.search(search, pageSize, decodePageToken(request.pageToken, search, isTimeIdKey));
+      const page = await slots.search(search, pageSize, decodePageToken(request.pageToken, { slots: search }, isTimeIdKey));
       return { slots: page.items.map(toSlotMessage), nextPageToken: page.nextPageToken };
     },
 

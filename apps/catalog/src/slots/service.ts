@@ -2,6 +2,7 @@ import {
   AlreadyExistsError,
   FailedPreconditionError,
   NotFoundError,
+  retryOnTransactionConflict,
   toPage,
   violates,
   type Page,
@@ -52,7 +53,10 @@ export function slotsService(repo: SlotsRepo, doctors: DoctorsService) {
       }
       const doctor = await doctors.get(doctorId);
       try {
-        const created = await repo.createMany(doctorId, doctor.clinicId, intervals);
+        // Racing batches of one doctor can deadlock on each other's rows in
+        // the exclusion index; PostgreSQL aborts one, and its retry then meets
+        // the winner's committed slots as an ordinary overlap.
+        const created = await retryOnTransactionConflict(() => repo.createMany(doctorId, doctor.clinicId, intervals));
         return created.sort((a, b) => +a.startTime - +b.startTime);
       } catch (err) {
         if (violates(err, 'slot_doctor_no_overlap')) throw await overlapError(doctorId, intervals, err);
@@ -62,7 +66,7 @@ export function slotsService(repo: SlotsRepo, doctors: DoctorsService) {
 
     async search(search: SlotSearch, pageSize: number, after: TimeIdKey | undefined): Promise<Page<Slot>> {
       const rows = await repo.searchOpen(search, pageSize + 1, after && { startTime: new Date(after[0]), id: after[1] });
-      return toPage(rows, pageSize, slotKey, search);
+      return toPage(rows, pageSize, slotKey, { slots: search });
     },
 
     /** Claims the slot for `claimId`; SLOT_UNAVAILABLE if another claim holds it. */

@@ -1,0 +1,105 @@
+import {
+  AppointmentStatus,
+  type Appointment as AppointmentMessage,
+  type BookingServiceService,
+} from '@carebook/proto/booking';
+import { decodePageToken, isTimeIdKey, RequestValidator, type Handlers } from '@carebook/server';
+import type { Appointment } from './repo';
+import type { AppointmentsService } from './service';
+
+type AppointmentHandlers = Pick<
+  Handlers<BookingServiceService>,
+  'bookAppointment' | 'getAppointment' | 'listAppointments' | 'cancelAppointment' | 'rescheduleAppointment'
+>;
+
+const MAX_REASON_LENGTH = 500;
+const MAX_REQUEST_ID_LENGTH = 128;
+
+const statusMessage: Record<Appointment['status'], AppointmentStatus> = {
+  pending: AppointmentStatus.APPOINTMENT_STATUS_PENDING,
+  booked: AppointmentStatus.APPOINTMENT_STATUS_BOOKED,
+  cancelled: AppointmentStatus.APPOINTMENT_STATUS_CANCELLED,
+  failed: AppointmentStatus.APPOINTMENT_STATUS_FAILED,
+};
+
+/** Appointment as the API shows it. */
+export function toAppointmentMessage(a: Appointment): AppointmentMessage {
+  return {
+    id: a.id,
+    slotId: a.slotId,
+    patientId: a.patientId,
+    doctorId: a.doctorId,
+    clinicId: a.clinicId,
+    startTime: a.startTime,
+    endTime: a.endTime,
+    status: statusMessage[a.status],
+    reason: a.reason,
+    createTime: a.createTime,
+    updateTime: a.updateTime,
+    cancelReason: a.cancelReason ?? '',
+    replacesAppointmentId: a.replacesAppointmentId ?? '',
+  };
+}
+
+function optionalText(v: RequestValidator, field: string, value: string, maxLength: number): string {
+  const text = value.trim();
+  if (text.length > maxLength) v.fail(field, `must be at most ${maxLength} characters`);
+  return text;
+}
+
+/** gRPC handlers for appointments. */
+export function appointmentHandlers(appointments: AppointmentsService): AppointmentHandlers {
+  return {
+    async bookAppointment(request, ctx) {
+      const v = new RequestValidator();
+      const slotId = v.uuid('slot_id', request.slotId);
+      const patientId = v.uuid('patient_id', request.patientId);
+      const requestId = v.requiredText('request_id', request.requestId, MAX_REQUEST_ID_LENGTH);
+      const reason = optionalText(v, 'reason', request.reason, MAX_REASON_LENGTH);
+      v.done();
+      const appointment = await appointments.book({ slotId, patientId, requestId, reason }, ctx.deadline);
+      return { appointment: toAppointmentMessage(appointment) };
+    },
+
+    async getAppointment({ id }) {
+      const v = new RequestValidator();
+      const appointmentId = v.uuid('id', id);
+      v.done();
+      return { appointment: toAppointmentMessage(await appointments.get(appointmentId)) };
+    },
+
+    async listAppointments(request) {
+      const v = new RequestValidator();
+      const filter = {
+        patientId: v.optionalUuid('patient_id', request.patientId),
+        doctorId: v.optionalUuid('doctor_id', request.doctorId),
+        from: request.startTimeFrom,
+        to: request.startTimeTo,
+      };
+      if (!request.patientId && !request.doctorId) v.fail('patient_id', 'patient_id or doctor_id is required');
+      if (filter.from && filter.to && filter.to <= filter.from) v.fail('start_time_to', 'must be after start_time_from');
+      const pageSize = v.pageSize('page_size', request.pageSize);
+      v.done();
+      const page = await appointments.list(filter, pageSize, decodePageToken(request.pageToken, filter, isTimeIdKey));
+      return { appointments: page.items.map(toAppointmentMessage), nextPageToken: page.nextPageToken };
+    },
+
+    async cancelAppointment(request, ctx) {
+      const v = new RequestValidator();
+      const id = v.uuid('id', request.id);
+      const reason = optionalText(v, 'reason', request.reason, MAX_REASON_LENGTH);
+      v.done();
+      return { appointment: toAppointmentMessage(await appointments.cancel(id, reason, ctx.deadline)) };
+    },
+
+    async rescheduleAppointment(request, ctx) {
+      const v = new RequestValidator();
+      const id = v.uuid('id', request.id);
+      const newSlotId = v.uuid('new_slot_id', request.newSlotId);
+      const requestId = v.requiredText('request_id', request.requestId, MAX_REQUEST_ID_LENGTH);
+      v.done();
+      const appointment = await appointments.reschedule({ id, newSlotId, requestId }, ctx.deadline);
+      return { appointment: toAppointmentMessage(appointment) };
+    },
+  };
+}

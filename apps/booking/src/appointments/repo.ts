@@ -1,0 +1,127 @@
+import { Prisma } from '../generated/prisma/client';
+import type { Appointment } from '../generated/prisma/client';
+import type { BookingPrisma } from '../db';
+import { enqueueRelease } from '../releases/repo';
+
+export type { Appointment };
+
+export type NewAppointment = Pick<
+  Appointment,
+  'patientId' | 'requestId' | 'slotId' | 'doctorId' | 'clinicId' | 'startTime' | 'endTime' | 'status' | 'reason' | 'replacesAppointmentId'
+>;
+
+export interface AppointmentFilter {
+  patientId?: string;
+  doctorId?: string;
+  from?: Date;
+  to?: Date;
+}
+
+/** How finishing a reschedule went. */
+export type RescheduleResult =
+  | { done: true; appointment: Appointment; replaced: Appointment }
+  | { done: false; why: 'replacement_not_pending' | 'replaced_not_booked' };
+
+/** Thrown inside a transaction only to roll it back. */
+class RollBack extends Error {}
+
+// Raw queries return the columns under the Prisma model's field names.
+const COLUMNS = Prisma.sql`
+  id, patient_id AS "patientId", request_id AS "requestId", slot_id AS "slotId", doctor_id AS "doctorId",
+  clinic_id AS "clinicId", start_time AS "startTime", end_time AS "endTime", status, reason,
+  cancel_reason AS "cancelReason", replaces_appointment_id AS "replacesAppointmentId",
+  create_time AS "createTime", update_time AS "updateTime"`;
+
+/** Queries over the appointment table. Status changes are conditional UPDATEs. */
+export function appointmentsRepo(prisma: BookingPrisma) {
+  /** Moves the appointment from one status to another; undefined if it was not in `from`. */
+  async function transition(
+    db: Prisma.TransactionClient | BookingPrisma,
+    id: string,
+    from: Appointment['status'],
+    to: Appointment['status'],
+    cancelReason: string | null = null,
+  ): Promise<Appointment | undefined> {
+    const rows = await db.$queryRaw<Appointment[]>`
+      UPDATE appointment SET status = ${to}::appointment_status, cancel_reason = ${cancelReason}, update_time = now()
+      WHERE id = ${id}::uuid AND status = ${from}::appointment_status
+      RETURNING ${COLUMNS}`;
+    return rows[0];
+  }
+
+  return {
+    create: (appointment: NewAppointment) => prisma.appointment.create({ data: appointment }),
+
+    findById: (id: string) => prisma.appointment.findUnique({ where: { id } }),
+
+    findByRequest: (patientId: string, requestId: string) =>
+      prisma.appointment.findUnique({ where: { patientId_requestId: { patientId, requestId } } }),
+
+    /** PENDING → BOOKED. */
+    markBooked: (id: string) => transition(prisma, id, 'pending', 'booked'),
+
+    /** PENDING → FAILED. */
+    markFailed: (id: string) => transition(prisma, id, 'pending', 'failed'),
+
+    /** PENDING → FAILED, owing catalog the release of the slot this appointment may hold. */
+    failAndRelease: (appointment: Appointment) =>
+      prisma.$transaction(async (tx) => {
+        const failed = await transition(tx, appointment.id, 'pending', 'failed');
+        await enqueueRelease(tx, appointment.slotId, appointment.id);
+        return failed;
+      }),
+
+    /** BOOKED → CANCELLED, owing catalog the release of its slot, in one transaction. */
+    cancel: (appointment: Appointment, reason: string) =>
+      prisma.$transaction(async (tx) => {
+        const cancelled = await transition(tx, appointment.id, 'booked', 'cancelled', reason);
+        if (cancelled) await enqueueRelease(tx, appointment.slotId, appointment.id);
+        return cancelled;
+      }),
+
+    /**
+     * Finishes a reschedule in one transaction: the replacement becomes
+     * BOOKED, the appointment it replaces CANCELLED, and the old slot's
+     * release is owed. Unless both were in the expected state, nothing
+     * changes and the result says which one was not.
+     */
+    async completeReschedule(replacement: Appointment, replacedId: string): Promise<RescheduleResult> {
+      try {
+        return await prisma.$transaction(async (tx) => {
+          const booked = await transition(tx, replacement.id, 'pending', 'booked');
+          if (!booked) return { done: false, why: 'replacement_not_pending' } as const;
+          const replaced = await transition(tx, replacedId, 'booked', 'cancelled', 'rescheduled');
+          if (!replaced) throw new RollBack();
+          await enqueueRelease(tx, replaced.slotId, replaced.id);
+          return { done: true, appointment: booked, replaced } as const;
+        });
+      } catch (err) {
+        if (err instanceof RollBack) return { done: false, why: 'replaced_not_booked' };
+        throw err;
+      }
+    },
+
+    /** PENDING appointments created before `createdBefore`, oldest first. */
+    listPendingBefore: (createdBefore: Date, limit: number) =>
+      prisma.appointment.findMany({
+        where: { status: 'pending', createTime: { lt: createdBefore } },
+        orderBy: { createTime: 'asc' },
+        take: limit,
+      }),
+
+    /** One page in (start_time, id) order, after the keyset position if given. */
+    listPage: (filter: AppointmentFilter, limit: number, after?: { startTime: Date; id: string }) =>
+      prisma.appointment.findMany({
+        where: {
+          patientId: filter.patientId,
+          doctorId: filter.doctorId,
+          startTime: { gte: filter.from, lt: filter.to },
+          ...(after && { OR: [{ startTime: { gt: after.startTime } }, { startTime: after.startTime, id: { gt: after.id } }] }),
+        },
+        orderBy: [{ startTime: 'asc' }, { id: 'asc' }],
+        take: limit,
+      }),
+  };
+}
+
+export type AppointmentsRepo = ReturnType<typeof appointmentsRepo>;

@@ -1,0 +1,31 @@
+import { ConfigError, databaseUrl, integer, loadConfig, logLevel, text } from '@carebook/server';
+
+const bookingConfigSpec = {
+  BOOKING_HOST: text('address to listen on', '127.0.0.1'),
+  BOOKING_PORT: integer('gRPC port', 50052, 0, 65535),
+  BOOKING_DATABASE_URL: databaseUrl('PostgreSQL URL of the booking database; `npm start` sets it to the embedded server unless given'),
+  BOOKING_DB_POOL_SIZE: integer('PostgreSQL connections per process', 20, 1, 500),
+  BOOKING_SHUTDOWN_GRACE_MS: integer('how long in-flight calls may finish on SIGTERM', 10_000, 0, 600_000),
+  CATALOG_ADDRESS: text('gRPC target of the catalog service; several as "ipv4:host1:port1,host2:port2"', '127.0.0.1:50051'),
+  CATALOG_RPC_TIMEOUT_MS: integer('deadline of each call to catalog', 2_000, 50, 60_000),
+  BOOKING_RECONCILE_GRACE_MS: integer('age after which a pending appointment is settled by the slot state', 15_000, 100, 3_600_000),
+  BOOKING_RECONCILE_INTERVAL_MS: integer('how often pending appointments are reconciled', 5_000, 50, 3_600_000),
+  BOOKING_RELEASE_INTERVAL_MS: integer('how often owed slot releases are retried', 1_000, 50, 3_600_000),
+  BOOKING_RELEASE_MAX_BACKOFF_MS: integer('longest wait between two tries of one slot release', 60_000, 100, 3_600_000),
+  LOG_LEVEL: logLevel,
+};
+
+export type BookingConfig = ReturnType<typeof loadBookingConfig>;
+
+/** The booking service's configuration; throws ConfigError naming every bad variable. */
+export function loadBookingConfig(env: NodeJS.ProcessEnv = process.env) {
+  const config = loadConfig(bookingConfigSpec, env);
+  // A pending appointment must not be settled while its claim may still be in
+  // flight, so the grace period has to outlast any catalog call.
+  if (config.BOOKING_RECONCILE_GRACE_MS <= 2 * config.CATALOG_RPC_TIMEOUT_MS) {
+    throw new ConfigError([
+      `BOOKING_RECONCILE_GRACE_MS (${config.BOOKING_RECONCILE_GRACE_MS}) must be more than twice CATALOG_RPC_TIMEOUT_MS (${config.CATALOG_RPC_TIMEOUT_MS})`,
+    ]);
+  }
+  return config;
+}

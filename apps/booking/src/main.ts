@@ -1,0 +1,48 @@
+import { fileURLToPath } from 'node:url';
+import { createCatalogClient } from '@carebook/proto/catalog';
+import { ConfigError, createLogger, exitOnSignals, migrateDatabase } from '@carebook/server';
+import { loadBookingConfig } from './config';
+import { createBookingPrisma } from './db';
+import { startBookingService } from './server';
+
+const migrationsDir = fileURLToPath(new URL('../../../prisma/booking/migrations', import.meta.url));
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadBookingConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`booking: ${err.message}\n`);
+    process.exit(2);
+  }
+  const log = createLogger('booking', config.LOG_LEVEL);
+  await migrateDatabase(config.BOOKING_DATABASE_URL, migrationsDir, log);
+  const prisma = createBookingPrisma(config.BOOKING_DATABASE_URL, config.BOOKING_DB_POOL_SIZE);
+  const catalog = createCatalogClient(config.CATALOG_ADDRESS, {
+    'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+  });
+  const service = await startBookingService(
+    { prisma, catalog, log },
+    {
+      host: config.BOOKING_HOST,
+      port: config.BOOKING_PORT,
+      shutdownGraceMs: config.BOOKING_SHUTDOWN_GRACE_MS,
+      catalogTimeoutMs: config.CATALOG_RPC_TIMEOUT_MS,
+      reconcileGraceMs: config.BOOKING_RECONCILE_GRACE_MS,
+      reconcileIntervalMs: config.BOOKING_RECONCILE_INTERVAL_MS,
+      releaseIntervalMs: config.BOOKING_RELEASE_INTERVAL_MS,
+      releaseMaxBackoffMs: config.BOOKING_RELEASE_MAX_BACKOFF_MS,
+    },
+  );
+  exitOnSignals(async () => {
+    await service.shutdown();
+    catalog.close();
+    await prisma.$disconnect();
+  }, log);
+}
+
+main().catch((err) => {
+  process.stderr.write(`booking: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

