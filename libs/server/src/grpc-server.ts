@@ -107,7 +107,21 @@ export async function startGrpcServer(options: GrpcServerOptions, host: string, 
 
   const names = options.services.map((s) => s.name);
   const health = new HealthImplementation(Object.fromEntries(['', ...names].map((n) => [n, 'NOT_SERVING'])));
-  health.addToServer(server);
+  // Health/Watch streams never end by themselves: left open they would hold
+  // every graceful shutdown for its whole grace period. They are tracked so
+  // shutdown can end them once it has told them NOT_SERVING.
+  const watches = new Set<grpc.ServerWritableStream<unknown, unknown>>();
+  health.addToServer({
+    addService: (definition, implementation) =>
+      server.addService(definition as grpc.ServiceDefinition, {
+        ...implementation,
+        watch: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+          watches.add(call);
+          call.on('cancelled', () => watches.delete(call));
+          (implementation.watch as grpc.handleServerStreamingCall<unknown, unknown>)(call);
+        },
+      }),
+  });
   new ReflectionService(loadCarebookPackageDefinition(), { services: names }).addToServer(server);
 
   const boundPort = await new Promise<number>((resolve, reject) =>
@@ -146,6 +160,7 @@ export async function startGrpcServer(options: GrpcServerOptions, host: string, 
       shuttingDown = true;
       clearInterval(readinessTimer);
       setHealth('NOT_SERVING');
+      for (const call of watches) call.end();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {
           options.log.warn({ graceMs: options.shutdownGraceMs }, 'in-flight calls cut off at shutdown');

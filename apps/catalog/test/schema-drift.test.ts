@@ -1,0 +1,137 @@
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTestDatabase,
+  expectNoSchemaDrift,
+  expectServiceSchemaMatchesPrisma,
+  findSchemaDrift,
+  type SqlOnlyObjects,
+} from '@carebook/testing';
+
+const schemaPath = fileURLToPath(new URL('../../../prisma/catalog/schema.prisma', import.meta.url));
+
+/** What the catalog's migration.sql adds beyond schema.prisma: the invariants Prisma cannot express. */
+const catalogSqlOnly: SqlOnlyObjects = {
+  extensions: ['btree_gist'],
+  constraints: [
+    {
+      table: 'slot',
+      name: 'slot_doctor_no_overlap',
+      type: 'exclusion',
+      definition: "EXCLUDE USING gist (doctor_id WITH =, tstzrange(start_time, end_time, '[)'::text) WITH &&)",
+    },
+    { table: 'slot', name: 'slot_time_order_check', type: 'check', definition: /end_time > start_time.*'24:00:00'::interval/ },
+    { table: 'slot', name: 'slot_claim_matches_status_check', type: 'check', definition: "(status = 'open'::slot_status) = (claim_id IS NULL)" },
+    { table: 'clinic', name: 'clinic_display_name_check', type: 'check', definition: 'btrim(display_name)' },
+    { table: 'doctor', name: 'doctor_display_name_check', type: 'check', definition: 'btrim(display_name)' },
+    { table: 'doctor', name: 'doctor_specialty_check', type: 'check', definition: 'btrim(specialty)' },
+  ],
+  indexes: [
+    { table: 'slot', name: 'slot_open_start_time_idx', columns: ['start_time', 'id'], where: "(status = 'open'::slot_status)" },
+    { table: 'slot', name: 'slot_open_doctor_start_time_idx', columns: ['doctor_id', 'start_time', 'id'], where: "(status = 'open'::slot_status)" },
+    { table: 'slot', name: 'slot_open_clinic_start_time_idx', columns: ['clinic_id', 'start_time', 'id'], where: "(status = 'open'::slot_status)" },
+  ],
+};
+
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let sql: pg.Pool;
+
+beforeAll(async () => {
+  db = await createTestDatabase('catalog');
+  sql = new pg.Pool({ connectionString: db.url, max: 2 });
+});
+
+afterAll(async () => {
+  await sql?.end();
+  await db?.drop();
+});
+
+describe('catalog schema', () => {
+  it('matches prisma/catalog/schema.prisma, with the SQL-only invariants present', async () => {
+    await expectNoSchemaDrift({ databaseUrl: db.url, schemaPath, sqlOnly: catalogSqlOnly });
+  });
+
+  it('passes the one-call check services reuse', async () => {
+    await expectServiceSchemaMatchesPrisma('catalog', catalogSqlOnly);
+  });
+
+  it('reports the SQL-only objects as unknown when they are not listed', async () => {
+    const problems = await findSchemaDrift({ databaseUrl: db.url, schemaPath });
+    expect(problems).toHaveLength(9);
+    for (const name of [...catalogSqlOnly.constraints!, ...catalogSqlOnly.indexes!].map((o) => o.name)) {
+      expect(problems.some((p) => p.includes(` ${name} `))).toBe(true);
+    }
+  });
+});
+
+describe('the drift check', () => {
+  // Each case alters a throwaway clone and expects the check to name the change.
+  let scratch: Awaited<ReturnType<typeof createTestDatabase>>;
+
+  beforeAll(async () => {
+    scratch = await createTestDatabase('catalog');
+    const client = new pg.Client({ connectionString: scratch.url });
+    await client.connect();
+    try {
+      await client.query(`
+        ALTER TABLE clinic ALTER COLUMN address TYPE varchar(200);
+        ALTER TABLE clinic ALTER COLUMN time_zone DROP NOT NULL;
+        ALTER TABLE clinic ALTER COLUMN create_time DROP DEFAULT;
+        ALTER TABLE clinic ADD COLUMN phone text;
+        ALTER TABLE doctor ALTER COLUMN specialty SET DEFAULT 'general';
+        DROP INDEX doctor_specialty_create_time_id_idx;
+        CREATE INDEX doctor_display_name_idx ON doctor (display_name);
+        ALTER TABLE slot DROP CONSTRAINT slot_doctor_id_fkey;
+        ALTER TABLE slot ADD CONSTRAINT slot_doctor_id_fkey FOREIGN KEY (doctor_id) REFERENCES doctor(id) ON DELETE CASCADE ON UPDATE CASCADE;
+        ALTER TABLE slot DROP CONSTRAINT slot_clinic_id_fkey;
+        ALTER TABLE slot DROP CONSTRAINT slot_time_order_check;
+        DROP INDEX slot_open_clinic_start_time_idx;
+        ALTER TYPE slot_status ADD VALUE 'cancelled';
+        CREATE TABLE audit (id int);
+      `);
+    } finally {
+      await client.end();
+    }
+  });
+
+  afterAll(async () => {
+    await scratch?.drop();
+  });
+
+  it('names every difference from schema.prisma', async () => {
+    const problems = await findSchemaDrift({ databaseUrl: scratch.url, schemaPath, sqlOnly: catalogSqlOnly });
+    expect(problems.sort()).toEqual(
+      [
+        'column clinic.address (Clinic) is character varying(200), schema.prisma says text',
+        'column clinic.time_zone (Clinic) is nullable, schema.prisma says NOT NULL',
+        'column clinic.create_time (Clinic) has no DEFAULT, schema.prisma declares one',
+        'column clinic.phone is not in schema.prisma',
+        "column doctor.specialty (Doctor) has DEFAULT 'general'::text, schema.prisma declares none",
+        'normal index doctor_specialty_create_time_id_idx on doctor(specialty, create_time, id) is missing',
+        'index doctor_display_name_idx on doctor is not in schema.prisma nor listed as SQL-only: CREATE INDEX doctor_display_name_idx ON public.doctor USING btree (display_name)',
+        'foreign key slot(doctor_id) → doctor(id) is ON DELETE CASCADE, schema.prisma says RESTRICT',
+        'foreign key slot(clinic_id) → clinic(id) is missing',
+        'check constraint slot_time_order_check on slot is missing',
+        'index slot_open_clinic_start_time_idx on slot(clinic_id, start_time, id) is missing',
+        'enum slot_status has values (open, booked, cancelled), schema.prisma says (open, booked)',
+        'table audit is not in schema.prisma',
+      ].sort(),
+    );
+  });
+
+  it('reports a missing table and the SQL-only objects that went with it', async () => {
+    const clone = await createTestDatabase('catalog');
+    try {
+      const client = new pg.Client({ connectionString: clone.url });
+      await client.connect();
+      await client.query('DROP TABLE slot').finally(() => client.end());
+      const problems = await findSchemaDrift({ databaseUrl: clone.url, schemaPath, sqlOnly: catalogSqlOnly });
+      expect(problems).toContain('table slot (model Slot) is missing');
+      expect(problems).toContain('exclusion constraint slot_doctor_no_overlap on slot is missing');
+      expect(problems).toContain('index slot_open_start_time_idx on slot(start_time, id) is missing');
+    } finally {
+      await clone.drop();
+    }
+  });
+});
