@@ -5,15 +5,14 @@ type PrismaClientClass<T> = new (options: { adapter: PrismaPg }) => T;
 
 export interface PoolSettings {
   poolSize: number;
-  /**
-   * Upper bound of any one statement. It also bounds how late a write can
-   * land after its caller gave up, which the booking reconciler's grace
-   * period relies on (see docs/design.md).
-   */
+  /** Upper bound of any one statement, so a stuck query cannot pin a connection. */
   statementTimeoutMs?: number;
+  /** How long a query may wait for a free connection before it fails. */
+  connectionTimeoutMs?: number;
 }
 
 const DEFAULT_STATEMENT_TIMEOUT_MS = 5_000;
+const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000;
 
 /** A service's Prisma Client over a pg pool (Prisma 7 driver adapter; no query engine binary). */
 export function createPrismaClient<T>(Client: PrismaClientClass<T>, databaseUrl: string, settings: PoolSettings): T {
@@ -22,7 +21,7 @@ export function createPrismaClient<T>(Client: PrismaClientClass<T>, databaseUrl:
     adapter: new PrismaPg({
       connectionString: databaseUrl,
       max: settings.poolSize,
-      connectionTimeoutMillis: statementTimeout,
+      connectionTimeoutMillis: settings.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
       options: `-c statement_timeout=${statementTimeout}`,
     }),
   });

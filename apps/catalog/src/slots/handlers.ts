@@ -77,12 +77,12 @@ export function slotHandlers(slots: SlotsService, now: () => Date = () => new Da
       return { slot: toSlotMessage(await slots.get(slotId)) };
     },
 
-    async claimSlot(request) {
+    async claimSlot(request, ctx) {
       const v = new RequestValidator();
       const slotId = v.uuid('slot_id', request.slotId);
       const claimId = v.uuid('claim_id', request.claimId);
       v.done();
-      return { slot: toSlotMessage(await slots.claim(slotId, claimId)) };
+      return { slot: toSlotMessage(await slots.claim(slotId, claimId, ctx.deadline)) };
     },
 
     async releaseSlot(request) {

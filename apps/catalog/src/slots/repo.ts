@@ -64,12 +64,16 @@ export function slotsRepo(prisma: CatalogPrisma) {
      * or when this very claim already holds it (an idempotent retry).
      * Concurrent claimers queue on the row lock; after the winner commits,
      * the others re-check the WHERE clause against the booked row and match
-     * nothing. Returns the claimed slot, or undefined if the claim lost.
+     * nothing. The caller's deadline is part of the condition, re-checked
+     * after any row-lock wait, so no claim lands after its caller gave up
+     * (the booking reconciler relies on that). Returns the claimed slot, or
+     * undefined if the claim lost or came too late.
      */
-    async claim(slotId: string, claimId: string): Promise<Slot | undefined> {
+    async claim(slotId: string, claimId: string, deadline: Date | undefined): Promise<Slot | undefined> {
       const rows = await prisma.$queryRaw<Slot[]>`
         UPDATE slot s SET status = 'booked', claim_id = ${claimId}::uuid, update_time = now()
         WHERE s.id = ${slotId}::uuid AND (s.status = 'open' OR s.claim_id = ${claimId}::uuid)
+          AND (${deadline ?? null}::timestamptz IS NULL OR clock_timestamp() < ${deadline ?? null}::timestamptz)
         RETURNING ${SLOT_COLUMNS}`;
       return rows[0];
     },

@@ -1,5 +1,6 @@
 import {
   AlreadyExistsError,
+  DeadlineExceededError,
   FailedPreconditionError,
   NotFoundError,
   retryOnTransactionConflict,
@@ -69,10 +70,13 @@ export function slotsService(repo: SlotsRepo, doctors: DoctorsService) {
       return toPage(rows, pageSize, slotKey, { slots: search });
     },
 
-    /** Claims the slot for `claimId`; SLOT_UNAVAILABLE if another claim holds it. */
-    async claim(slotId: string, claimId: string): Promise<Slot> {
-      const claimed = await repo.claim(slotId, claimId);
+    /** Claims the slot for `claimId`; SLOT_UNAVAILABLE if another claim holds it. Nothing changes after `deadline`. */
+    async claim(slotId: string, claimId: string, deadline: Date | undefined): Promise<Slot> {
+      const claimed = await repo.claim(slotId, claimId, deadline);
       if (claimed) return claimed;
+      if (deadline && deadline <= new Date()) {
+        throw new DeadlineExceededError(`the deadline passed before slot ${slotId} was claimed`, 'DEADLINE_EXCEEDED');
+      }
       await get(slotId); // NOT_FOUND for an unknown slot
       throw new FailedPreconditionError(`slot ${slotId} is already booked`, 'SLOT_UNAVAILABLE', { slot_id: slotId });
     },

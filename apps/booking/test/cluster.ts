@@ -1,0 +1,71 @@
+import { createBookingClient, type BookingClient } from '@carebook/proto/booking';
+import { createCatalogClient, type CatalogClient } from '@carebook/proto/catalog';
+import { checkBookingInvariants, createTestDatabase, freePort, startServiceProcess, type InvariantReport, type ServiceProcess } from '@carebook/testing';
+
+/** Deadline and reconciliation settings of the cluster's booking processes. */
+export interface ClusterTiming {
+  catalogTimeoutMs: number;
+  reconcileGraceMs: number;
+}
+
+/** Catalog and booking replicas as separate OS processes, sharing one database per service. */
+export interface Cluster {
+  catalogs: ServiceProcess[];
+  bookings: ServiceProcess[];
+  catalogUrl: string;
+  bookingUrl: string;
+  /** A client of catalog replica 0, for seeding and checks. */
+  catalogClient: CatalogClient;
+  /** Starts catalog replica `i` again on its port, after it stopped or was killed. */
+  restartCatalog(i: number): Promise<void>;
+  /** Starts booking replica `i` again on its port. */
+  restartBooking(i: number): Promise<void>;
+  /** A booking client on a channel of its own, to replica `i`. */
+  bookingClientOwnChannel(i: number): BookingClient;
+  checkInvariants(settled: boolean): Promise<InvariantReport>;
+  close(): Promise<void>;
+}
+
+/** Starts `catalogs` catalog and `bookings` booking processes on fresh databases. */
+export async function startCluster(catalogs: number, bookings: number, timing: ClusterTiming): Promise<Cluster> {
+  const [catalogDb, bookingDb] = await Promise.all([createTestDatabase('catalog'), createTestDatabase('booking')]);
+  const catalogPorts = await Promise.all(Array.from({ length: catalogs }, freePort));
+  const bookingPorts = await Promise.all(Array.from({ length: bookings }, freePort));
+  const catalogEnv = (port: number) => ({ CATALOG_PORT: String(port), CATALOG_DATABASE_URL: catalogDb.url, CATALOG_DB_POOL_SIZE: '10' });
+  const bookingEnv = (port: number) => ({
+    BOOKING_PORT: String(port),
+    BOOKING_DATABASE_URL: bookingDb.url,
+    BOOKING_DB_POOL_SIZE: '10',
+    // Every booking replica balances over every catalog replica.
+    CATALOG_ADDRESS: `ipv4:${catalogPorts.map((p) => `127.0.0.1:${p}`).join(',')}`,
+    CATALOG_RPC_TIMEOUT_MS: String(timing.catalogTimeoutMs),
+    BOOKING_RECONCILE_GRACE_MS: String(timing.reconcileGraceMs),
+    // Short loops, so that tests settle soon after the grace period.
+    BOOKING_RECONCILE_INTERVAL_MS: '250',
+    BOOKING_RELEASE_INTERVAL_MS: '200',
+    BOOKING_RELEASE_MAX_BACKOFF_MS: '1000',
+  });
+
+  const cluster: Cluster = {
+    catalogs: await Promise.all(catalogPorts.map((port) => startServiceProcess('catalog', port, catalogEnv(port)))),
+    bookings: await Promise.all(bookingPorts.map((port) => startServiceProcess('booking', port, bookingEnv(port)))),
+    catalogUrl: catalogDb.url,
+    bookingUrl: bookingDb.url,
+    catalogClient: createCatalogClient(`127.0.0.1:${catalogPorts[0]}`),
+    async restartCatalog(i) {
+      cluster.catalogs[i] = await startServiceProcess('catalog', catalogPorts[i], catalogEnv(catalogPorts[i]));
+    },
+    async restartBooking(i) {
+      cluster.bookings[i] = await startServiceProcess('booking', bookingPorts[i], bookingEnv(bookingPorts[i]));
+    },
+    bookingClientOwnChannel: (i) => createBookingClient(cluster.bookings[i].address, { 'grpc.use_local_subchannel_pool': 1 }),
+    checkInvariants: (settled) =>
+      checkBookingInvariants(catalogDb.url, bookingDb.url, { settled, graceMs: timing.reconcileGraceMs }),
+    async close() {
+      cluster.catalogClient.close();
+      await Promise.all([...cluster.bookings, ...cluster.catalogs].map((p) => p.stop('SIGKILL')));
+      await Promise.all([catalogDb.drop(), bookingDb.drop()]);
+    },
+  };
+  return cluster;
+}

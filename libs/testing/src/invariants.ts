@@ -1,0 +1,82 @@
+import pg from 'pg';
+
+/** What the checker found; `violations` is empty when every invariant holds. */
+export interface InvariantReport {
+  violations: string[];
+  bookedAppointments: number;
+  claimedSlots: number;
+  overduePending: number;
+  releasesOwed: number;
+}
+
+export interface InvariantOptions {
+  /**
+   * Also check what holds once the reconciler and the dispatcher have run:
+   * every claimed slot has its BOOKED appointment, no PENDING appointment is
+   * older than the grace period, no slot release is still owed.
+   */
+  settled: boolean;
+  /** The booking service's reconcile grace period. */
+  graceMs: number;
+}
+
+async function query<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Reads the catalog and booking databases and checks the booking
+ * invariants across them (docs/design.md, "Consistency and failure handling").
+ */
+export async function checkBookingInvariants(catalogUrl: string, bookingUrl: string, options: InvariantOptions): Promise<InvariantReport> {
+  const violations: string[] = [];
+
+  const doubles = await query<{ slot_id: string; n: number }>(
+    bookingUrl,
+    `SELECT slot_id, count(*)::int AS n FROM appointment WHERE status = 'booked' GROUP BY slot_id HAVING count(*) > 1`,
+  );
+  for (const d of doubles) violations.push(`slot ${d.slot_id} has ${d.n} booked appointments`);
+
+  const booked = await query<{ id: string; slot_id: string }>(bookingUrl, `SELECT id, slot_id FROM appointment WHERE status = 'booked'`);
+  const slotsOfBooked = await query<{ id: string; claim_id: string | null }>(catalogUrl, `SELECT id, claim_id FROM slot WHERE id = ANY($1::uuid[])`, [
+    booked.map((a) => a.slot_id),
+  ]);
+  const claimOf = new Map(slotsOfBooked.map((s) => [s.id, s.claim_id]));
+  for (const a of booked) {
+    const claim = claimOf.get(a.slot_id);
+    if (claim !== a.id) violations.push(`booked appointment ${a.id} does not hold slot ${a.slot_id} (claim ${claim ?? 'none'})`);
+  }
+
+  const claimed = await query<{ id: string; claim_id: string }>(catalogUrl, `SELECT id, claim_id FROM slot WHERE status = 'booked'`);
+  const [{ overdue }] = await query<{ overdue: number }>(
+    bookingUrl,
+    `SELECT count(*)::int AS overdue FROM appointment WHERE status = 'pending' AND create_time < now() - make_interval(secs => $1::float8 / 1000)`,
+    [options.graceMs],
+  );
+  const [{ owed }] = await query<{ owed: number }>(bookingUrl, `SELECT count(*)::int AS owed FROM slot_release WHERE done_time IS NULL`);
+
+  if (options.settled) {
+    const holders = await query<{ id: string; slot_id: string; status: string }>(
+      bookingUrl,
+      `SELECT id, slot_id, status FROM appointment WHERE id = ANY($1::uuid[])`,
+      [claimed.map((s) => s.claim_id)],
+    );
+    const holderOf = new Map(holders.map((h) => [h.id, h]));
+    for (const slot of claimed) {
+      const holder = holderOf.get(slot.claim_id);
+      if (holder?.status !== 'booked' || holder.slot_id !== slot.id) {
+        violations.push(`slot ${slot.id} is claimed by ${slot.claim_id}, which is ${holder ? holder.status : 'no appointment'}`);
+      }
+    }
+    if (overdue > 0) violations.push(`${overdue} pending appointments are older than the grace period`);
+    if (owed > 0) violations.push(`${owed} slot releases are still owed`);
+  }
+
+  return { violations, bookedAppointments: booked.length, claimedSlots: claimed.length, overduePending: overdue, releasesOwed: owed };
+}
