@@ -1,4 +1,4 @@
-import { status as Code } from '@grpc/grpc-js';
+import { Metadata, status as Code } from '@grpc/grpc-js';
 import { SlotStatus, type CatalogClient, type Slot as SlotMessage } from '@carebook/proto/catalog';
 import { DeadlineExceededError, isServiceError, NotFoundError, readStatusDetails, UnavailableError } from '@carebook/server';
 
@@ -11,6 +11,12 @@ export interface CatalogSlot {
   endTime: Date;
   open: boolean;
   claimId: string | undefined;
+}
+
+/** Who a catalog call is made for: its deadline bounds the call, its request id is passed on. */
+export interface CallerContext {
+  deadline?: Date;
+  requestId?: string;
 }
 
 /** What a claim came to: the slot is ours, or someone else holds it. */
@@ -41,12 +47,15 @@ function toCatalogSlot(slot: SlotMessage | undefined): CatalogSlot {
  * deadline. Transport failures become UNAVAILABLE or DEADLINE_EXCEEDED.
  */
 export function catalogGateway(client: CatalogClient, timeoutMs: number) {
-  function deadline(callerDeadline: Date | undefined): Date {
+  /** Deadline and metadata of a call made for `caller`. */
+  function settings(caller: CallerContext): { deadline: Date; metadata: Metadata } {
+    const metadata = new Metadata();
+    if (caller.requestId) metadata.set('x-request-id', caller.requestId);
     const own = Date.now() + timeoutMs;
-    if (!callerDeadline) return new Date(own);
-    const callerBound = +callerDeadline - RESPONSE_MARGIN_MS;
+    if (!caller.deadline) return { deadline: new Date(own), metadata };
+    const callerBound = +caller.deadline - RESPONSE_MARGIN_MS;
     if (callerBound <= Date.now()) throw new DeadlineExceededError('the deadline passed before catalog was asked', 'DEADLINE_EXCEEDED');
-    return new Date(Math.min(own, callerBound));
+    return { deadline: new Date(Math.min(own, callerBound)), metadata };
   }
 
   function reasonOf(err: unknown): string | undefined {
@@ -65,9 +74,9 @@ export function catalogGateway(client: CatalogClient, timeoutMs: number) {
 
   return {
     /** The slot; NOT_FOUND if catalog does not know it. */
-    async getSlot(slotId: string, callerDeadline?: Date): Promise<CatalogSlot> {
+    async getSlot(slotId: string, caller: CallerContext = {}): Promise<CatalogSlot> {
       try {
-        const { slot } = await client.getSlot({ id: slotId }, { deadline: deadline(callerDeadline) });
+        const { slot } = await client.getSlot({ id: slotId }, settings(caller));
         return toCatalogSlot(slot);
       } catch (err) {
         if (isServiceError(err) && err.code === Code.NOT_FOUND) throw new NotFoundError('slot', slotId);
@@ -76,9 +85,9 @@ export function catalogGateway(client: CatalogClient, timeoutMs: number) {
     },
 
     /** Claims the slot for `claimId` (idempotent). */
-    async claimSlot(slotId: string, claimId: string, callerDeadline?: Date): Promise<ClaimOutcome> {
+    async claimSlot(slotId: string, claimId: string, caller: CallerContext = {}): Promise<ClaimOutcome> {
       try {
-        const { slot } = await client.claimSlot({ slotId, claimId }, { deadline: deadline(callerDeadline) });
+        const { slot } = await client.claimSlot({ slotId, claimId }, settings(caller));
         return { claimed: true, slot: toCatalogSlot(slot) };
       } catch (err) {
         if (reasonOf(err) === 'SLOT_UNAVAILABLE') return { claimed: false };
@@ -88,9 +97,9 @@ export function catalogGateway(client: CatalogClient, timeoutMs: number) {
     },
 
     /** Releases the slot if `claimId` holds it; a slot held by another claim, open or gone is left alone. */
-    async releaseSlot(slotId: string, claimId: string, callerDeadline?: Date): Promise<ReleaseOutcome> {
+    async releaseSlot(slotId: string, claimId: string, caller: CallerContext = {}): Promise<ReleaseOutcome> {
       try {
-        await client.releaseSlot({ slotId, claimId }, { deadline: deadline(callerDeadline) });
+        await client.releaseSlot({ slotId, claimId }, settings(caller));
         return 'released';
       } catch (err) {
         if (reasonOf(err) === 'CLAIM_MISMATCH' || (isServiceError(err) && err.code === Code.NOT_FOUND)) return 'not_held';

@@ -53,7 +53,7 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
     leaseMs: 2 * options.catalogTimeoutMs,
   });
   const settlement = appointmentSettlement(appointmentRows, releases, deps.log);
-  const appointments = appointmentsService({ repo: appointmentRows, catalog, settlement, releases });
+  const appointments = appointmentsService({ reconcileGraceMs: options.reconcileGraceMs, repo: appointmentRows, catalog, settlement, releases });
   const patients = patientsService(patientsRepo(deps.prisma));
   const reconciler = pendingReconciler(appointmentRows, catalog, settlement, deps.log, { graceMs: options.reconcileGraceMs });
 

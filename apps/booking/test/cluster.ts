@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { createBookingClient, type BookingClient } from '@carebook/proto/booking';
 import { createCatalogClient, type CatalogClient } from '@carebook/proto/catalog';
 import { checkBookingInvariants, createTestDatabase, freePort, startServiceProcess, type InvariantReport, type ServiceProcess } from '@carebook/testing';
@@ -23,6 +24,8 @@ export interface Cluster {
   /** A booking client on a channel of its own, to replica `i`. */
   bookingClientOwnChannel(i: number): BookingClient;
   checkInvariants(settled: boolean): Promise<InvariantReport>;
+  /** Ids of the appointments that are BOOKED in the booking database. */
+  bookedAppointmentIds(): Promise<Set<string>>;
   close(): Promise<void>;
 }
 
@@ -61,6 +64,16 @@ export async function startCluster(catalogs: number, bookings: number, timing: C
     bookingClientOwnChannel: (i) => createBookingClient(cluster.bookings[i].address, { 'grpc.use_local_subchannel_pool': 1 }),
     checkInvariants: (settled) =>
       checkBookingInvariants(catalogDb.url, bookingDb.url, { settled, graceMs: timing.reconcileGraceMs }),
+    async bookedAppointmentIds() {
+      const client = new pg.Client({ connectionString: bookingDb.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ id: string }>(`SELECT id FROM appointment WHERE status = 'booked'`);
+        return new Set(rows.map((r) => r.id));
+      } finally {
+        await client.end();
+      }
+    },
     async close() {
       cluster.catalogClient.close();
       await Promise.all([...cluster.bookings, ...cluster.catalogs].map((p) => p.stop('SIGKILL')));

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
+import descriptor from 'protobufjs/ext/descriptor/index.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { CatalogServiceClient, CreateClinicResponse } from '@carebook/proto/catalog';
 import {
@@ -113,6 +114,21 @@ describe.each(['v1', 'v1alpha'] as const)('server reflection %s', (version) => {
     const reflection = createReflectionClient(catalog.address, version);
     try {
       expect(await reflection.listServices()).toContain(CATALOG_SERVICE_NAME);
+    } finally {
+      reflection.close();
+    }
+  });
+
+  it('serves each file with its imports, as grpcurl needs to resolve google.protobuf types', async () => {
+    const reflection = createReflectionClient(catalog.address, version);
+    try {
+      const [catalogFile] = await reflection.fileContainingSymbol(CATALOG_SERVICE_NAME);
+      const file = descriptor.FileDescriptorProto.decode(catalogFile) as unknown as descriptor.IFileDescriptorProto;
+      expect(file.name).toBe('carebook/catalog/v1/catalog.proto');
+      expect(file.dependency).toEqual(['google/protobuf/timestamp.proto']);
+      const [timestamp] = await reflection.fileContainingSymbol('google.protobuf.Timestamp');
+      expect((descriptor.FileDescriptorProto.decode(timestamp) as unknown as descriptor.IFileDescriptorProto).name).toBe('google/protobuf/timestamp.proto');
+      expect(await reflection.listServices()).toContain('grpc.health.v1.Health');
     } finally {
       reflection.close();
     }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
-import { loadCarebookPackageDefinition } from '@carebook/proto/descriptors';
+import { HEALTH_SERVICE_NAME, reflectionPackageDefinition } from '@carebook/proto/descriptors';
 import type { Logger } from 'pino';
 import { toServiceError } from './grpc-errors';
 import { DomainError } from './errors';
@@ -122,7 +122,7 @@ export async function startGrpcServer(options: GrpcServerOptions, host: string, 
         },
       }),
   });
-  new ReflectionService(loadCarebookPackageDefinition(), { services: names }).addToServer(server);
+  new ReflectionService(reflectionPackageDefinition(), { services: [...names, HEALTH_SERVICE_NAME] }).addToServer(server);
 
   const boundPort = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),

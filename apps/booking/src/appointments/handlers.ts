@@ -57,7 +57,7 @@ export function appointmentHandlers(appointments: AppointmentsService): Appointm
       const requestId = v.requiredText('request_id', request.requestId, MAX_REQUEST_ID_LENGTH);
       const reason = optionalText(v, 'reason', request.reason, MAX_REASON_LENGTH);
       v.done();
-      const appointment = await appointments.book({ slotId, patientId, requestId, reason }, ctx.deadline);
+      const appointment = await appointments.book({ slotId, patientId, requestId, reason }, ctx);
       return { appointment: toAppointmentMessage(appointment) };
     },
 
@@ -89,7 +89,7 @@ export function appointmentHandlers(appointments: AppointmentsService): Appointm
       const id = v.uuid('id', request.id);
       const reason = optionalText(v, 'reason', request.reason, MAX_REASON_LENGTH);
       v.done();
-      return { appointment: toAppointmentMessage(await appointments.cancel(id, reason, ctx.deadline)) };
+      return { appointment: toAppointmentMessage(await appointments.cancel(id, reason, ctx)) };
     },
 
     async rescheduleAppointment(request, ctx) {
@@ -98,7 +98,7 @@ export function appointmentHandlers(appointments: AppointmentsService): Appointm
       const newSlotId = v.uuid('new_slot_id', request.newSlotId);
       const requestId = v.requiredText('request_id', request.requestId, MAX_REQUEST_ID_LENGTH);
       v.done();
-      const appointment = await appointments.reschedule({ id, newSlotId, requestId }, ctx.deadline);
+      const appointment = await appointments.reschedule({ id, newSlotId, requestId }, ctx);
       return { appointment: toAppointmentMessage(appointment) };
     },
   };

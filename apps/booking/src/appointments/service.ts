@@ -2,12 +2,13 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
+  UnavailableError,
   toPage,
   violates,
   type Page,
   type TimeIdKey,
 } from '@carebook/server';
-import type { CatalogGateway } from '../catalog-gateway';
+import type { CallerContext, CatalogGateway } from '../catalog-gateway';
 import type { ReleaseDispatcher } from '../releases/dispatcher';
 import type { Appointment, AppointmentFilter, AppointmentsRepo } from './repo';
 import { slotUnavailable, type AppointmentSettlement } from './settlement';
@@ -26,12 +27,20 @@ export interface RescheduleRequest {
 }
 
 export interface AppointmentsDeps {
+  /** The reconciler's grace period: PENDING appointments older than this are the reconciler's to settle. */
+  reconcileGraceMs: number;
   repo: AppointmentsRepo;
   catalog: CatalogGateway;
   settlement: AppointmentSettlement;
   releases: ReleaseDispatcher;
   now?: () => Date;
 }
+
+// Room between a claim's deadline and the reconciler's turn, for clock
+// differences between this host and the database.
+const SETTLE_MARGIN_MS = 1_000;
+// A claim is not worth starting with less time than this.
+const MIN_CLAIM_WINDOW_MS = 100;
 
 const appointmentKey = (a: Appointment): TimeIdKey => [a.startTime.toISOString(), a.id];
 
@@ -41,23 +50,34 @@ const appointmentKey = (a: Appointment): TimeIdKey => [a.startTime.toISOString()
  * then BOOKED or FAILED. Whatever is interrupted stays PENDING, and a retry
  * or the reconciler finishes it by the same rules.
  */
-export function appointmentsService({ repo, catalog, settlement, releases, now = () => new Date() }: AppointmentsDeps) {
+export function appointmentsService({ reconcileGraceMs, repo, catalog, settlement, releases, now = () => new Date() }: AppointmentsDeps) {
   async function get(id: string): Promise<Appointment> {
     const appointment = await repo.findById(id);
     if (!appointment) throw new NotFoundError('appointment', id);
     return appointment;
   }
 
-  /** Claims the slot of a PENDING appointment and settles it by the outcome. */
-  async function claimAndSettle(appointment: Appointment, deadline: Date | undefined): Promise<Appointment> {
-    const outcome = await catalog.claimSlot(appointment.slotId, appointment.id, deadline);
+  /**
+   * Claims the slot of a PENDING appointment and settles it by the outcome.
+   * The claim must be over before the reconciler may settle the appointment
+   * (its grace period after creation), or the two could decide differently:
+   * the claim's deadline ends a margin before that, and an appointment too
+   * close to it is left to the reconciler.
+   */
+  async function claimAndSettle(appointment: Appointment, caller: CallerContext): Promise<Appointment> {
+    const settleBy = +appointment.createTime + reconcileGraceMs - SETTLE_MARGIN_MS;
+    if (settleBy - +now() < MIN_CLAIM_WINDOW_MS) {
+      throw new UnavailableError(`appointment ${appointment.id} is being settled; retry shortly`, 'BOOKING_SETTLING', { appointment_id: appointment.id });
+    }
+    const deadline = new Date(Math.min(settleBy, caller.deadline ? +caller.deadline : Infinity));
+    const outcome = await catalog.claimSlot(appointment.slotId, appointment.id, { ...caller, deadline });
     if (outcome.claimed) return settlement.claimed(appointment);
     await settlement.notClaimed(appointment);
     throw slotUnavailable(appointment);
   }
 
   /** A repeated request_id: answer as the first request was answered, finishing it if it was interrupted. */
-  async function resume(existing: Appointment, slotId: string, replacesId: string | null, deadline: Date | undefined): Promise<Appointment> {
+  async function resume(existing: Appointment, slotId: string, replacesId: string | null, caller: CallerContext): Promise<Appointment> {
     if (existing.slotId !== slotId || existing.replacesAppointmentId !== replacesId) {
       throw new FailedPreconditionError(`request_id ${existing.requestId} was used for another request`, 'REQUEST_ID_REUSED', {
         appointment_id: existing.id,
@@ -65,7 +85,7 @@ export function appointmentsService({ repo, catalog, settlement, releases, now =
     }
     switch (existing.status) {
       case 'pending':
-        return claimAndSettle(existing, deadline);
+        return claimAndSettle(existing, caller);
       case 'failed':
         throw slotUnavailable(existing);
       default:
@@ -76,9 +96,9 @@ export function appointmentsService({ repo, catalog, settlement, releases, now =
   /** Records the intent for a slot known to catalog; a concurrent twin of the same request resumes instead. */
   async function recordAndClaim(
     intent: { patientId: string; requestId: string; slotId: string; reason: string; replacesAppointmentId: string | null },
-    deadline: Date | undefined,
+    caller: CallerContext,
   ): Promise<Appointment> {
-    const slot = await catalog.getSlot(intent.slotId, deadline);
+    const slot = await catalog.getSlot(intent.slotId, caller);
     if (slot.startTime <= now()) {
       throw new FailedPreconditionError(`slot ${slot.id} has already started`, 'SLOT_IN_PAST', { slot_id: slot.id });
     }
@@ -97,7 +117,7 @@ export function appointmentsService({ repo, catalog, settlement, releases, now =
     } catch (err) {
       if (violates(err, 'appointment_patient_id_request_id_key')) {
         const twin = await repo.findByRequest(intent.patientId, intent.requestId);
-        if (twin) return resume(twin, intent.slotId, intent.replacesAppointmentId, deadline);
+        if (twin) return resume(twin, intent.slotId, intent.replacesAppointmentId, caller);
       }
       if (violates(err, 'appointment_patient_id_fkey')) throw new NotFoundError('patient', intent.patientId);
       if (violates(err, 'appointment_one_live_replacement_key')) {
@@ -108,7 +128,7 @@ export function appointmentsService({ repo, catalog, settlement, releases, now =
       throw err;
     }
     if (appointment.status === 'failed') throw slotUnavailable(appointment);
-    return claimAndSettle(appointment, deadline);
+    return claimAndSettle(appointment, caller);
   }
 
   function assertUpcomingBooking(appointment: Appointment): void {
@@ -124,13 +144,13 @@ export function appointmentsService({ repo, catalog, settlement, releases, now =
   }
 
   /** Cancels a booked future appointment and opens its slot; cancelling again returns it unchanged. */
-  async function cancel(id: string, reason: string, deadline: Date | undefined): Promise<Appointment> {
+  async function cancel(id: string, reason: string, caller: CallerContext): Promise<Appointment> {
     const appointment = await get(id);
     if (appointment.status === 'cancelled') return appointment;
     assertUpcomingBooking(appointment);
     const cancelled = await repo.cancel(appointment, reason);
-    if (!cancelled) return cancel(id, reason, deadline); // changed under us: answer by its new state
-    await releases.deliverNow(cancelled.slotId, cancelled.id, deadline);
+    if (!cancelled) return cancel(id, reason, caller); // changed under us: answer by its new state
+    await releases.deliverNow(cancelled.slotId, cancelled.id, caller);
     return cancelled;
   }
 
@@ -138,26 +158,26 @@ export function appointmentsService({ repo, catalog, settlement, releases, now =
     get,
 
     /** Books a slot; idempotent per (patient, request_id). */
-    async book(request: BookingRequest, deadline: Date | undefined): Promise<Appointment> {
+    async book(request: BookingRequest, caller: CallerContext): Promise<Appointment> {
       const existing = await repo.findByRequest(request.patientId, request.requestId);
-      if (existing) return resume(existing, request.slotId, null, deadline);
-      return recordAndClaim({ ...request, replacesAppointmentId: null }, deadline);
+      if (existing) return resume(existing, request.slotId, null, caller);
+      return recordAndClaim({ ...request, replacesAppointmentId: null }, caller);
     },
 
     cancel,
 
     /** Moves a booked appointment to another slot; returns the new appointment. */
-    async reschedule(request: RescheduleRequest, deadline: Date | undefined): Promise<Appointment> {
+    async reschedule(request: RescheduleRequest, caller: CallerContext): Promise<Appointment> {
       const current = await get(request.id);
       const existing = await repo.findByRequest(current.patientId, request.requestId);
-      if (existing) return resume(existing, request.newSlotId, current.id, deadline);
+      if (existing) return resume(existing, request.newSlotId, current.id, caller);
       assertUpcomingBooking(current);
       if (request.newSlotId === current.slotId) {
         throw new InvalidArgumentError([{ field: 'new_slot_id', description: 'is the appointment\'s current slot' }]);
       }
       return recordAndClaim(
         { patientId: current.patientId, requestId: request.requestId, slotId: request.newSlotId, reason: current.reason, replacesAppointmentId: current.id },
-        deadline,
+        caller,
       );
     },
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { CatalogGateway } from '../catalog-gateway';
+import type { CallerContext, CatalogGateway } from '../catalog-gateway';
 import type { ReleasesRepo, SlotRelease } from './repo';
 
 export interface ReleaseDispatcherOptions {
@@ -12,7 +12,7 @@ export interface ReleaseDispatcherOptions {
 
 const FIRST_BACKOFF_MS = 200;
 
-/** Exponential backoff with full jitter, capped. */
+/** Exponential backoff, capped, with "equal jitter": a random wait between half and all of the ceiling. */
 export function backoffMs(attempt: number, maxMs: number): number {
   const ceiling = Math.min(maxMs, FIRST_BACKOFF_MS * 2 ** Math.min(attempt - 1, 30));
   return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
@@ -25,9 +25,9 @@ export function backoffMs(attempt: number, maxMs: number): number {
  * claim counts as delivered.
  */
 export function releaseDispatcher(repo: ReleasesRepo, catalog: CatalogGateway, log: Logger, options: ReleaseDispatcherOptions) {
-  async function deliver(release: Pick<SlotRelease, 'id' | 'slotId' | 'claimId' | 'attempts'>, deadline?: Date): Promise<boolean> {
+  async function deliver(release: Pick<SlotRelease, 'id' | 'slotId' | 'claimId' | 'attempts'>, caller: CallerContext = {}): Promise<boolean> {
     try {
-      const outcome = await catalog.releaseSlot(release.slotId, release.claimId, deadline);
+      const outcome = await catalog.releaseSlot(release.slotId, release.claimId, caller);
       await repo.markDone(release.id);
       log.info({ slotId: release.slotId, claimId: release.claimId, outcome }, 'slot release delivered');
       return true;
@@ -52,10 +52,10 @@ export function releaseDispatcher(repo: ReleasesRepo, catalog: CatalogGateway, l
      * committed. Never throws: whatever fails here, the release stays owed
      * and the loop delivers it. False when it was left to the loop.
      */
-    async deliverNow(slotId: string, claimId: string, deadline?: Date): Promise<boolean> {
+    async deliverNow(slotId: string, claimId: string, caller: CallerContext = {}): Promise<boolean> {
       try {
         const release = await repo.leaseOne(slotId, claimId, options.leaseMs);
-        return release ? await deliver(release, deadline) : false;
+        return release ? await deliver(release, caller) : false;
       } catch (err) {
         log.warn({ err, slotId, claimId }, 'immediate slot release failed; left to the dispatcher');
         return false;

@@ -1,6 +1,8 @@
 -- Booking schema: patients, appointments, the slot-release outbox.
 -- The first part is what `prisma migrate dev` writes for schema.prisma; the
 -- second part holds the invariants Prisma cannot express, each one named.
+-- Times are kept to the millisecond, the precision of protobuf clients' JS
+-- Dates, so keyset cursors taken from API values compare exactly.
 
 -- CreateEnum
 CREATE TYPE "appointment_status" AS ENUM ('pending', 'booked', 'cancelled', 'failed');
@@ -12,8 +14,8 @@ CREATE TABLE "patient" (
     "email" TEXT,
     "phone" TEXT,
     "birth_date" DATE NOT NULL,
-    "create_time" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "update_time" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "create_time" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "update_time" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "patient_pkey" PRIMARY KEY ("id")
 );
@@ -26,14 +28,14 @@ CREATE TABLE "appointment" (
     "slot_id" UUID NOT NULL,
     "doctor_id" UUID NOT NULL,
     "clinic_id" UUID NOT NULL,
-    "start_time" TIMESTAMPTZ(6) NOT NULL,
-    "end_time" TIMESTAMPTZ(6) NOT NULL,
+    "start_time" TIMESTAMPTZ(3) NOT NULL,
+    "end_time" TIMESTAMPTZ(3) NOT NULL,
     "status" "appointment_status" NOT NULL DEFAULT 'pending',
     "reason" TEXT NOT NULL DEFAULT '',
     "cancel_reason" TEXT,
     "replaces_appointment_id" UUID,
-    "create_time" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "update_time" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "create_time" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "update_time" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "appointment_pkey" PRIMARY KEY ("id")
 );
@@ -44,10 +46,10 @@ CREATE TABLE "slot_release" (
     "slot_id" UUID NOT NULL,
     "claim_id" UUID NOT NULL,
     "attempts" INTEGER NOT NULL DEFAULT 0,
-    "next_attempt_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "next_attempt_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "last_error" TEXT,
-    "create_time" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "done_time" TIMESTAMPTZ(6),
+    "create_time" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "done_time" TIMESTAMPTZ(3),
 
     CONSTRAINT "slot_release_pkey" PRIMARY KEY ("id")
 );

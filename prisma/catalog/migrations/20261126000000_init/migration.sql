@@ -1,6 +1,8 @@
 -- Catalog schema: clinics, doctors, slots.
 -- The first part is what `prisma migrate dev` writes for schema.prisma; the
 -- second part holds the invariants Prisma cannot express, each one named.
+-- Times are kept to the millisecond, the precision of protobuf clients' JS
+-- Dates, so keyset cursors taken from API values compare exactly.
 
 -- btree_gist lets the exclusion constraint compare uuids with `=`.
 CREATE EXTENSION IF NOT EXISTS "btree_gist";
@@ -14,8 +16,8 @@ CREATE TABLE "clinic" (
     "display_name" TEXT NOT NULL,
     "time_zone" TEXT NOT NULL,
     "address" TEXT NOT NULL,
-    "create_time" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "update_time" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "create_time" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "update_time" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "clinic_pkey" PRIMARY KEY ("id")
 );
@@ -26,8 +28,8 @@ CREATE TABLE "doctor" (
     "clinic_id" UUID NOT NULL,
     "display_name" TEXT NOT NULL,
     "specialty" TEXT NOT NULL,
-    "create_time" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "update_time" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "create_time" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "update_time" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "doctor_pkey" PRIMARY KEY ("id")
 );
@@ -37,12 +39,12 @@ CREATE TABLE "slot" (
     "id" UUID NOT NULL DEFAULT gen_random_uuid(),
     "doctor_id" UUID NOT NULL,
     "clinic_id" UUID NOT NULL,
-    "start_time" TIMESTAMPTZ(6) NOT NULL,
-    "end_time" TIMESTAMPTZ(6) NOT NULL,
+    "start_time" TIMESTAMPTZ(3) NOT NULL,
+    "end_time" TIMESTAMPTZ(3) NOT NULL,
     "status" "slot_status" NOT NULL DEFAULT 'open',
     "claim_id" UUID,
-    "create_time" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "update_time" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "create_time" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "update_time" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "slot_pkey" PRIMARY KEY ("id")
 );
