@@ -17,7 +17,9 @@ const googleProtos = ['google/rpc/status.proto', 'google/rpc/error_details.proto
 if (!only || only === 'proto') {
   const paths = ['--path', 'proto/carebook', ...googleProtos.flatMap((p) => ['--path', `node_modules/google-proto-files/${p}`])];
   run(bin('buf'), ['generate', ...paths]);
-  run(bin('buf'), ['build', '--path', 'proto/carebook', '-o', 'libs/proto/src/descriptors.binpb']);
+  // The descriptor set serves reflection; with the google.rpc error types in
+  // it, grpcurl can decode the details of carebook's errors.
+  run(bin('buf'), ['build', ...paths, '-o', 'libs/proto/src/descriptors.binpb']);
 }
 
 if (!only || only === 'prisma') {

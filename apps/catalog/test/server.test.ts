@@ -119,7 +119,7 @@ describe.each(['v1', 'v1alpha'] as const)('server reflection %s', (version) => {
     }
   });
 
-  it('serves each file with its imports, as grpcurl needs to resolve google.protobuf types', async () => {
+  it('serves each file with its imports, the health service and the error detail types, as grpcurl needs', async () => {
     const reflection = createReflectionClient(catalog.address, version);
     try {
       const [catalogFile] = await reflection.fileContainingSymbol(CATALOG_SERVICE_NAME);
@@ -129,6 +129,11 @@ describe.each(['v1', 'v1alpha'] as const)('server reflection %s', (version) => {
       const [timestamp] = await reflection.fileContainingSymbol('google.protobuf.Timestamp');
       expect((descriptor.FileDescriptorProto.decode(timestamp) as unknown as descriptor.IFileDescriptorProto).name).toBe('google/protobuf/timestamp.proto');
       expect(await reflection.listServices()).toContain('grpc.health.v1.Health');
+      // The error detail types, so grpcurl can decode grpc-status-details-bin.
+      for (const symbol of ['google.rpc.ErrorInfo', 'google.rpc.BadRequest']) {
+        const [file] = await reflection.fileContainingSymbol(symbol);
+        expect((descriptor.FileDescriptorProto.decode(file) as unknown as descriptor.IFileDescriptorProto).name).toBe('google/rpc/error_details.proto');
+      }
     } finally {
       reflection.close();
     }
