@@ -3,21 +3,16 @@
 // failure handling"). Exits 1 when one is broken, so it can run in a cron or
 // a deployment check.
 import { checkBookingInvariants } from '@carebook/testing';
-import { ConfigError, databaseUrl, integer, loadConfig, oneOf } from '@carebook/server';
+import { configOrExit, databaseUrl, integer, loadConfig, oneOf } from '@carebook/server';
 
-let config;
-try {
-  config = loadConfig({
+const config = configOrExit('check-invariants', () =>
+  loadConfig({
     CATALOG_DATABASE_URL: databaseUrl('PostgreSQL URL of the catalog database'),
     BOOKING_DATABASE_URL: databaseUrl('PostgreSQL URL of the booking database'),
     BOOKING_RECONCILE_GRACE_MS: integer("the booking service's reconcile grace period", 15_000, 100, 3_600_000),
     CHECK_SETTLED: oneOf('also check what holds once the reconciler and the dispatcher have run', ['true', 'false'] as const, 'true'),
-  });
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  process.stderr.write(`check-invariants: ${err.message}\n`);
-  process.exit(2);
-}
+  }),
+);
 
 const report = await checkBookingInvariants(config.CATALOG_DATABASE_URL, config.BOOKING_DATABASE_URL, {
   settled: config.CHECK_SETTLED === 'true',

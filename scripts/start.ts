@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, createLogger, integer, loadConfig, logLevel, startEmbeddedPostgres, text, type EmbeddedDatabaseServer } from '@carebook/server';
+import { configOrExit, createLogger, integer, loadConfig, logLevel, startEmbeddedPostgres, text, type EmbeddedDatabaseServer } from '@carebook/server';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -23,18 +23,13 @@ const services: ServiceProcess[] = [
   { name: 'booking', entry: 'apps/booking/src/main.ts', databaseUrlVariable: 'BOOKING_DATABASE_URL', database: 'booking', env: {} },
 ].filter((s) => existsSync(join(root, s.entry)));
 
-let config;
-try {
-  config = loadConfig({
+const config = configOrExit('start', () =>
+  loadConfig({
     CAREBOOK_DATA_DIR: text('where the embedded PostgreSQL keeps its data', join(root, '.data')),
     EMBEDDED_POSTGRES_PORT: integer('port of the embedded PostgreSQL', 54329, 1, 65535),
     LOG_LEVEL: logLevel,
-  });
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  process.stderr.write(`start: ${err.message}\n`);
-  process.exit(2);
-}
+  }),
+);
 const log = createLogger('start', config.LOG_LEVEL);
 
 let database: EmbeddedDatabaseServer | undefined;

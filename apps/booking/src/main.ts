@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { createCatalogClient } from '@carebook/proto/catalog';
-import { ConfigError, createLogger, exitOnSignals, migrateDatabase } from '@carebook/server';
+import { configOrExit, createLogger, exitOnSignals, migrateDatabase } from '@carebook/server';
 import { loadBookingConfig } from './config';
 import { createBookingPrisma } from './db';
 import { startBookingService } from './server';
@@ -8,14 +8,7 @@ import { startBookingService } from './server';
 const migrationsDir = fileURLToPath(new URL('../../../prisma/booking/migrations', import.meta.url));
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadBookingConfig();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`booking: ${err.message}\n`);
-    process.exit(2);
-  }
+  const config = configOrExit('booking', () => loadBookingConfig());
   const log = createLogger('booking', config.LOG_LEVEL);
   await migrateDatabase(config.BOOKING_DATABASE_URL, migrationsDir, log);
   const prisma = createBookingPrisma(config.BOOKING_DATABASE_URL, config.BOOKING_DB_POOL_SIZE);

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { ConfigError, createLogger, exitOnSignals, migrateDatabase } from '@carebook/server';
+import { configOrExit, createLogger, exitOnSignals, migrateDatabase } from '@carebook/server';
 import { loadCatalogConfig } from './config';
 import { createCatalogPrisma } from './db';
 import { startCatalogServer } from './server';
@@ -7,14 +7,7 @@ import { startCatalogServer } from './server';
 const migrationsDir = fileURLToPath(new URL('../../../prisma/catalog/migrations', import.meta.url));
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadCatalogConfig();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`catalog: ${err.message}\n`);
-    process.exit(2);
-  }
+  const config = configOrExit('catalog', () => loadCatalogConfig());
   const log = createLogger('catalog', config.LOG_LEVEL);
   await migrateDatabase(config.CATALOG_DATABASE_URL, migrationsDir, log);
   const prisma = createCatalogPrisma(config.CATALOG_DATABASE_URL, config.CATALOG_DB_POOL_SIZE);

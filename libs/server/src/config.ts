@@ -98,3 +98,14 @@ export function loadConfig<T>(spec: ConfigSpec<T>, env: NodeJS.ProcessEnv = proc
 
 /** Common logging setting shared by every service. */
 export const logLevel = oneOf('pino log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info');
+
+/** Runs `load`; on a ConfigError prints it as one message for `program` and exits with code 2. */
+export function configOrExit<T>(program: string, load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${program}: ${err.message}\n`);
+    process.exit(2);
+  }
+}
