@@ -6,7 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { configOrExit, createLogger, integer, loadConfig, logLevel, startEmbeddedPostgres, text, type EmbeddedDatabaseServer } from '@carebook/server';
+import { configOrExit, createLogger, integer, loadConfig, logLevel, text } from '@carebook/server';
+import { startEmbeddedPostgres, type EmbeddedDatabaseServer } from '@carebook/server/embedded-postgres';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 

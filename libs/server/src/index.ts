@@ -1,6 +1,7 @@
+// embedded-postgres is a subpath export (@carebook/server/embedded-postgres):
+// importing it installs exit hooks, which services must not carry.
 export * from './config';
 export * from './errors';
-export * from './embedded-postgres';
 export * from './grpc-errors';
 export * from './grpc-server';
 export * from './logger';

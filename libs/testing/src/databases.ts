@@ -2,6 +2,14 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 
+// What the global setup (global-setup.ts) provides to every test file.
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** URL of a database on the test server with rights to CREATE DATABASE. */
+    databaseAdminUrl: string;
+  }
+}
+
 /** Services whose schema the harness migrates into a template database. */
 export const SERVICES = ['catalog', 'booking'] as const;
 export type ServiceName = (typeof SERVICES)[number];

