@@ -22,7 +22,10 @@ export function createPrismaClient<T>(Client: PrismaClientClass<T>, databaseUrl:
       connectionString: databaseUrl,
       max: settings.poolSize,
       connectionTimeoutMillis: settings.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
-      options: `-c statement_timeout=${statementTimeout}`,
+      // TimeZone=UTC: the pg adapter writes timestamps without an offset and
+      // reads every timestamptz as if it were UTC (prisma/orm#26786), so any
+      // other session time zone shifts times by its offset.
+      options: `-c statement_timeout=${statementTimeout} -c TimeZone=UTC`,
     }),
   });
 }

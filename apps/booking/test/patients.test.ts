@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import { status } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Patient } from '@carebook/proto/booking';
+import { createPatient, expectRefused } from './booking-fixtures';
+import { startBookingUnderTest, type BookingUnderTest } from './harness';
+
+let sys: BookingUnderTest;
+beforeAll(async () => {
+  sys = await startBookingUnderTest();
+});
+afterAll(() => sys?.close());
+
+/** A valid patient with `fields` overriding it. */
+const patientWith = (fields: Partial<Patient>) =>
+  Patient.fromPartial({ displayName: 'Max Muster', email: 'max@example.org', phone: '', birthDate: { year: 1990, month: 5, day: 17 }, ...fields });
+
+/** Asserts CreatePatient refuses `patient` naming `field`, writing nothing. */
+const refuse = (patient: Patient | undefined, field: string) =>
+  expectRefused(sys, () => sys.client.createPatient({ patient }), status.INVALID_ARGUMENT, { reason: 'INVALID_ARGUMENT', field });
+
+/** The UTC calendar date `days` from today. */
+function utcDateInDays(days: number) {
+  const d = new Date(Date.now() + days * 86_400_000);
+  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
+}
+
+describe('CreatePatient and GetPatient', () => {
+  it('creates a patient and returns it by id', async () => {
+    const before = Date.now();
+    const created = await createPatient(sys.client, { id: randomUUID(), displayName: '  Erika Mustermann ', email: ' erika@example.org ' });
+    expect(created.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(created).toMatchObject({
+      displayName: 'Erika Mustermann',
+      email: 'erika@example.org',
+      phone: '+49 30 1234567',
+      birthDate: { year: 1984, month: 8, day: 12 },
+    });
+    expect(+created.createTime!).toBeGreaterThanOrEqual(before - 1000);
+    const { patient } = await sys.client.getPatient({ id: created.id });
+    expect(patient).toEqual(created);
+    const { rows } = await sys.sql.query('SELECT display_name, email, phone, birth_date::text FROM patient WHERE id = $1', [created.id]);
+    expect(rows).toEqual([{ display_name: 'Erika Mustermann', email: 'erika@example.org', phone: '+49 30 1234567', birth_date: '1984-08-12' }]);
+  });
+
+  it('ignores a client-chosen id', async () => {
+    const id = randomUUID();
+    const created = await createPatient(sys.client, { id });
+    expect(created.id).not.toBe(id);
+  });
+
+  it('accepts a patient with only an email or only a phone', async () => {
+    const emailOnly = await createPatient(sys.client, { phone: '', email: 'only.mail@example.co.uk' });
+    expect(emailOnly).toMatchObject({ email: 'only.mail@example.co.uk', phone: '' });
+    const phoneOnly = await createPatient(sys.client, { email: '', phone: '(030) 123-4567' });
+    expect(phoneOnly).toMatchObject({ email: '', phone: '(030) 123-4567' });
+    const { rows } = await sys.sql.query('SELECT email, phone FROM patient WHERE id = ANY($1) ORDER BY email NULLS FIRST', [[emailOnly.id, phoneOnly.id]]);
+    expect(rows).toEqual([
+      { email: null, phone: '(030) 123-4567' },
+      { email: 'only.mail@example.co.uk', phone: null },
+    ]);
+  });
+
+  it.each([
+    { year: 2024, month: 2, day: 29 },
+    { year: 1880, month: 1, day: 1 },
+    utcDateInDays(0),
+  ])('accepts the birth date %j', async (birthDate) => {
+    const created = await createPatient(sys.client, { birthDate });
+    expect(created.birthDate).toEqual(birthDate);
+  });
+
+  it('answers NOT_FOUND for an unknown id', async () => {
+    const id = randomUUID();
+    const err = await expectRefused(sys, () => sys.client.getPatient({ id }), status.NOT_FOUND, { reason: 'PATIENT_NOT_FOUND' });
+    expect(err.errorInfo?.metadata).toEqual({ patient_id: id });
+  });
+
+  it.each(['', 'not-a-uuid', '1234', `${randomUUID()}x`])('refuses GetPatient with the id %j', async (id) => {
+    await expectRefused(sys, () => sys.client.getPatient({ id }), status.INVALID_ARGUMENT, { reason: 'INVALID_ARGUMENT', field: 'id' });
+  });
+});
+
+describe('CreatePatient validation', () => {
+  it('requires the patient', async () => {
+    await refuse(undefined, 'patient');
+  });
+
+  it.each(['', '   '])('requires display_name (%j)', async (displayName) => {
+    await refuse(patientWith({ displayName }), 'patient.display_name');
+  });
+
+  it('requires an email or a phone', async () => {
+    await refuse(patientWith({ email: '', phone: '' }), 'patient.email');
+    await refuse(patientWith({ email: '  ', phone: ' ' }), 'patient.email');
+  });
+
+  it.each(['erika', 'erika@', '@example.org', 'erika@example', 'er ika@example.org', 'erika@@example.org', 'erika@example..org', '+49 30 1234567'])(
+    'refuses the email %j',
+    async (email) => {
+      await refuse(patientWith({ email }), 'patient.email');
+    },
+  );
+
+  it.each(['12345', 'call me', '+49 30 1234567 ext. 5', '+1 234 567 890 123 456', 'erika@example.org', '030/1234567', '++49 30 1234567'])(
+    'refuses the phone %j',
+    async (phone) => {
+      await refuse(patientWith({ email: '', phone }), 'patient.phone');
+    },
+  );
+
+  it('refuses a bad phone even beside a good email', async () => {
+    await refuse(patientWith({ email: 'max@example.org', phone: 'n/a' }), 'patient.phone');
+  });
+
+  it.each([
+    ['February 30', { year: 1990, month: 2, day: 30 }],
+    ['February 29 of a common year', { year: 2023, month: 2, day: 29 }],
+    ['April 31', { year: 1990, month: 4, day: 31 }],
+    ['month 13', { year: 1990, month: 13, day: 1 }],
+    ['month 0 (a year and day only)', { year: 1990, month: 0, day: 17 }],
+    ['day 0 (a year and month only)', { year: 1990, month: 5, day: 0 }],
+    ['year 0 (a month and day only)', { year: 0, month: 5, day: 17 }],
+    ['a year only', { year: 1990, month: 0, day: 0 }],
+    ['an empty date', { year: 0, month: 0, day: 0 }],
+    ['a negative day', { year: 1990, month: 5, day: -1 }],
+    ['tomorrow', utcDateInDays(1)],
+    ['next year', utcDateInDays(366)],
+    ['before 1880', { year: 1700, month: 1, day: 1 }],
+  ])('refuses a birth_date of %s', async (_, birthDate) => {
+    await refuse(patientWith({ birthDate }), 'patient.birth_date');
+  });
+
+  it('requires birth_date', async () => {
+    await refuse(patientWith({ birthDate: undefined }), 'patient.birth_date');
+  });
+
+  it('names every bad field at once', async () => {
+    const err = await refuse(patientWith({ displayName: '', email: 'nope', phone: 'nope', birthDate: { year: 1990, month: 2, day: 30 } }), 'patient.email');
+    expect(err.badRequest?.fieldViolations.map((v) => v.field).sort()).toEqual([
+      'patient.birth_date',
+      'patient.display_name',
+      'patient.email',
+      'patient.phone',
+    ]);
+  });
+});
