@@ -28,8 +28,15 @@ export function slotsRepo(prisma: CatalogPrisma) {
   return {
     /** Inserts the batch in one statement: all rows or none. */
     createMany: (doctorId: string, clinicId: string, intervals: SlotInterval[]) =>
-      prisma.slot.createManyAndReturn({
-        data: intervals.map((i) => ({ doctorId, clinicId, startTime: i.startTime, endTime: i.endTime })),
+      prisma.$transaction(async (tx) => {
+        // Batches of one doctor queue on the doctor's row instead of meeting
+        // in the exclusion index, where racing inserts deadlock and one is
+        // aborted only after deadlock_timeout. NO KEY UPDATE leaves the
+        // foreign-key checks of other writers alone.
+        await tx.$executeRaw`SELECT 1 FROM doctor WHERE id = ${doctorId}::uuid FOR NO KEY UPDATE`;
+        return tx.slot.createManyAndReturn({
+          data: intervals.map((i) => ({ doctorId, clinicId, startTime: i.startTime, endTime: i.endTime })),
+        });
       }),
 
     /** A slot of the doctor overlapping any of the intervals, if one exists. */
