@@ -6,6 +6,8 @@ const catalogConfigSpec = {
   CATALOG_DATABASE_URL: databaseUrl('PostgreSQL URL of the catalog database; `npm start` sets it to the embedded server unless given'),
   CATALOG_DB_POOL_SIZE: integer('PostgreSQL connections per process', 20, 1, 500),
   CATALOG_SHUTDOWN_GRACE_MS: integer('how long in-flight calls may finish on SIGTERM', 10_000, 0, 600_000),
+  CATALOG_SLOT_HORIZON_DAYS: integer('how many local days ahead schedules have materialised slots', 60, 1, 366),
+  CATALOG_MATERIALISE_INTERVAL_MS: integer('how often the background loop extends schedules to the horizon', 3_600_000, 1_000, 86_400_000),
   LOG_LEVEL: logLevel,
 };
 

@@ -13,7 +13,13 @@ async function main(): Promise<void> {
   const prisma = createCatalogPrisma(config.CATALOG_DATABASE_URL, config.CATALOG_DB_POOL_SIZE);
   const server = await startCatalogServer(
     { prisma, log },
-    { host: config.CATALOG_HOST, port: config.CATALOG_PORT, shutdownGraceMs: config.CATALOG_SHUTDOWN_GRACE_MS },
+    {
+      host: config.CATALOG_HOST,
+      port: config.CATALOG_PORT,
+      shutdownGraceMs: config.CATALOG_SHUTDOWN_GRACE_MS,
+      slotHorizonDays: config.CATALOG_SLOT_HORIZON_DAYS,
+      materialiseIntervalMs: config.CATALOG_MATERIALISE_INTERVAL_MS,
+    },
   );
   exitOnSignals(async () => {
     await server.shutdown();

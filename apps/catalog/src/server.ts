@@ -1,5 +1,5 @@
 import { CatalogServiceService } from '@carebook/proto/catalog';
-import { pingDatabase, registration, startGrpcServer, type CarebookGrpcServer, type Logger } from '@carebook/server';
+import { pingDatabase, registration, runPeriodically, startGrpcServer, type CarebookGrpcServer, type Logger } from '@carebook/server';
 import { clinicHandlers } from './clinics/handlers';
 import { clinicsRepo } from './clinics/repo';
 import { clinicsService } from './clinics/service';
@@ -7,6 +7,10 @@ import type { CatalogPrisma } from './db';
 import { doctorHandlers } from './doctors/handlers';
 import { doctorsRepo } from './doctors/repo';
 import { doctorsService } from './doctors/service';
+import { scheduleHandlers } from './schedules/handlers';
+import { slotMaterialiser, type SlotMaterialiser } from './schedules/materialiser';
+import { schedulesRepo } from './schedules/repo';
+import { schedulesService } from './schedules/service';
 import { slotHandlers } from './slots/handlers';
 import { slotsRepo } from './slots/repo';
 import { slotsService } from './slots/service';
@@ -17,21 +21,38 @@ export const CATALOG_ERROR_DOMAIN = 'catalog.carebook.dev';
 export interface CatalogDeps {
   prisma: CatalogPrisma;
   log: Logger;
+  /** The clock of schedules and their materialisation; tests pass a fixed one. */
+  now?: () => Date;
 }
 
 export interface CatalogServerOptions {
   host: string;
   port: number;
   shutdownGraceMs: number;
+  /** How many local days ahead schedules have slots (CATALOG_SLOT_HORIZON_DAYS); default 60. */
+  slotHorizonDays?: number;
+  /** How often the background loop extends schedules to the horizon (CATALOG_MATERIALISE_INTERVAL_MS); default an hour. */
+  materialiseIntervalMs?: number;
 }
 
+/** The running catalog: its gRPC server and the loop that materialises schedule slots. */
+export interface RunningCatalog extends CarebookGrpcServer {
+  materialiser: SlotMaterialiser;
+}
+
+export const DEFAULT_SLOT_HORIZON_DAYS = 60;
+export const DEFAULT_MATERIALISE_INTERVAL_MS = 3_600_000;
+
 /** Builds and starts the catalog gRPC server on `deps`; listens on `options.port` (0 picks one). */
-export function startCatalogServer(deps: CatalogDeps, options: CatalogServerOptions): Promise<CarebookGrpcServer> {
+export async function startCatalogServer(deps: CatalogDeps, options: CatalogServerOptions): Promise<RunningCatalog> {
   const clinics = clinicsService(clinicsRepo(deps.prisma));
   const doctors = doctorsService(doctorsRepo(deps.prisma), clinics);
   const slots = slotsService(slotsRepo(deps.prisma), doctors);
-  const handlers = { ...clinicHandlers(clinics), ...doctorHandlers(doctors), ...slotHandlers(slots) };
-  return startGrpcServer(
+  const now = deps.now ?? (() => new Date());
+  const materialiser = slotMaterialiser(deps.prisma, { horizonDays: options.slotHorizonDays ?? DEFAULT_SLOT_HORIZON_DAYS, now, log: deps.log });
+  const schedules = schedulesService({ repo: schedulesRepo(deps.prisma), materialiser, doctors, clinics, now });
+  const handlers = { ...clinicHandlers(clinics), ...doctorHandlers(doctors), ...slotHandlers(slots), ...scheduleHandlers(schedules) };
+  const server = await startGrpcServer(
     {
       log: deps.log,
       errorDomain: CATALOG_ERROR_DOMAIN,
@@ -42,4 +63,21 @@ export function startCatalogServer(deps: CatalogDeps, options: CatalogServerOpti
     options.host,
     options.port,
   );
+  // Schedule changes materialise their own slots; this loop extends every
+  // schedule as the horizon moves on (one local day at a time), at start-up
+  // and then every interval, on every replica (each schedule is locked).
+  const loop = runPeriodically(
+    'materialise schedule slots',
+    options.materialiseIntervalMs ?? DEFAULT_MATERIALISE_INTERVAL_MS,
+    () => materialiser.materialiseDue(),
+    deps.log,
+  );
+  return {
+    port: server.port,
+    materialiser,
+    async shutdown() {
+      await loop.stop();
+      await server.shutdown();
+    },
+  };
 }

@@ -42,10 +42,17 @@ async function storedSlot(id: string) {
 }
 
 describe('GetSlot', () => {
-  it('returns an open slot without a claim', async () => {
+  it('returns an open slot without a claim, with the names of its doctor and clinic', async () => {
     const created = await openSlot();
     const { slot } = await catalog.client.getSlot({ id: created.id });
-    expect(slot).toEqual(created);
+    const clinic = (await catalog.client.getClinic({ id: doctor.clinicId })).clinic!;
+    expect(slot).toEqual({
+      ...created,
+      doctorDisplayName: doctor.displayName,
+      specialty: doctor.specialty,
+      clinicDisplayName: clinic.displayName,
+      clinicTimeZone: clinic.timeZone,
+    });
     expect(slot).toMatchObject({ status: SlotStatus.SLOT_STATUS_OPEN, claimId: '', doctorId: doctor.id, clinicId: doctor.clinicId });
   });
 

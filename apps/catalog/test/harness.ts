@@ -12,7 +12,8 @@ import {
 import { createLogger } from '@carebook/server';
 import { createTestDatabase, expectGrpcError, type ExpectedGrpcError } from '@carebook/testing';
 import { createCatalogPrisma, type CatalogPrisma } from '../src/db';
-import { startCatalogServer } from '../src/server';
+import type { SlotMaterialiser } from '../src/schedules/materialiser';
+import { startCatalogServer, type CatalogServerOptions } from '../src/server';
 
 /** A catalog server on its own database and a random port, with a client and a SQL pool for assertions. */
 export interface CatalogUnderTest {
@@ -27,12 +28,20 @@ export interface CatalogUnderTest {
   close(): Promise<void>;
 }
 
+/** Overrides for one test file's catalog: the schedules' clock and horizon, the background loop's interval. */
+export interface CatalogTestOptions extends Pick<CatalogServerOptions, 'slotHorizonDays' | 'materialiseIntervalMs'> {
+  now?: () => Date;
+}
+
 /** Starts catalog over a fresh database cloned from the migrated template. */
-export async function startCatalogUnderTest(): Promise<CatalogUnderTest> {
+export async function startCatalogUnderTest(
+  options: CatalogTestOptions = {},
+): Promise<CatalogUnderTest & { /** The server's schedule materialiser, to run a background pass on demand. */ materialiser: SlotMaterialiser }> {
   const db = await createTestDatabase('catalog');
   const prisma = createCatalogPrisma(db.url, 20);
   const log = createLogger('catalog', process.env.TEST_LOG_LEVEL ?? 'silent');
-  const server = await startCatalogServer({ prisma, log }, { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000 });
+  const { now, ...serverOptions } = options;
+  const server = await startCatalogServer({ prisma, log, now }, { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000, ...serverOptions });
   const address = `127.0.0.1:${server.port}`;
   const client = createCatalogClient(address);
   const sql = new pg.Pool({ connectionString: db.url, max: 4 });
@@ -42,7 +51,8 @@ export async function startCatalogUnderTest(): Promise<CatalogUnderTest> {
     prisma,
     sql,
     databaseUrl: db.url,
-    newClient: (options = {}) => createCatalogClient(address, { 'grpc.use_local_subchannel_pool': 1, ...options }),
+    newClient: (channelOptions = {}) => createCatalogClient(address, { 'grpc.use_local_subchannel_pool': 1, ...channelOptions }),
+    materialiser: server.materialiser,
     async close() {
       client.close();
       await server.shutdown();
@@ -54,19 +64,40 @@ export async function startCatalogUnderTest(): Promise<CatalogUnderTest> {
 }
 
 /** Row counts of the catalog tables, to prove a refused call wrote nothing. */
-export async function countRows(sql: pg.Pool): Promise<{ clinics: number; doctors: number; slots: number; booked: number }> {
+export async function countRows(sql: pg.Pool): Promise<{
+  clinics: number;
+  doctors: number;
+  slots: number;
+  booked: number;
+  doctorClinics: number;
+  schedules: number;
+  scheduleRules: number;
+  scheduleExceptions: number;
+}> {
   const { rows } = await sql.query(`SELECT
     (SELECT count(*) FROM clinic)::int AS clinics,
     (SELECT count(*) FROM doctor)::int AS doctors,
     (SELECT count(*) FROM slot)::int AS slots,
-    (SELECT count(*) FROM slot WHERE status = 'booked')::int AS booked`);
+    (SELECT count(*) FROM slot WHERE status = 'booked')::int AS booked,
+    (SELECT count(*) FROM doctor_clinic)::int AS "doctorClinics",
+    (SELECT count(*) FROM schedule)::int AS schedules,
+    (SELECT count(*) FROM schedule_rule)::int AS "scheduleRules",
+    (SELECT count(*) FROM schedule_exception)::int AS "scheduleExceptions"`);
   return rows[0];
 }
 
 /** Every row of the catalog tables, to prove a refused call changed nothing (not even update_time). */
-export async function tableSnapshot(sql: pg.Pool): Promise<Record<'clinic' | 'doctor' | 'slot', unknown[]>> {
-  const read = async (table: string) => (await sql.query(`SELECT * FROM ${table} ORDER BY id`)).rows;
-  return { clinic: await read('clinic'), doctor: await read('doctor'), slot: await read('slot') };
+export async function tableSnapshot(sql: pg.Pool): Promise<Record<string, unknown[]>> {
+  const read = async (table: string, orderBy = 'id') => (await sql.query(`SELECT * FROM ${table} ORDER BY ${orderBy}`)).rows;
+  return {
+    clinic: await read('clinic'),
+    doctor: await read('doctor'),
+    slot: await read('slot'),
+    doctor_clinic: await read('doctor_clinic', 'doctor_id, clinic_id'),
+    schedule: await read('schedule'),
+    schedule_rule: await read('schedule_rule', 'schedule_id, day_of_week, start_local_time'),
+    schedule_exception: await read('schedule_exception'),
+  };
 }
 
 /** Asserts `call` fails with `code` and the expected details, and that it wrote nothing. Returns the error. */
@@ -132,4 +163,15 @@ export async function walkPages<T>(
 /** Slots ordered as SearchSlots orders them: start_time, then id. */
 export function inSearchOrder(slots: Slot[]): Slot[] {
   return [...slots].sort((a, b) => +a.startTime! - +b.startTime! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** The slot as SearchSlots, FindNextAvailable and GetSlot show it: with its doctor's and clinic's names. */
+export function withNames(slot: Slot, doctor: Doctor, clinic: Clinic): Slot {
+  return {
+    ...slot,
+    doctorDisplayName: doctor.displayName,
+    specialty: doctor.specialty,
+    clinicDisplayName: clinic.displayName,
+    clinicTimeZone: clinic.timeZone,
+  };
 }

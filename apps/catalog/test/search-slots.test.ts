@@ -12,6 +12,7 @@ import {
   searchRequest,
   startCatalogUnderTest,
   walkPages,
+  withNames,
   type CatalogUnderTest,
 } from './harness';
 
@@ -52,7 +53,10 @@ beforeAll(async () => {
       { startTime: window.startTimeTo, endTime: new Date(+window.startTimeTo + 30 * MINUTE) },
     ],
   });
-  inWindow = inSearchOrder(inWindow);
+  // Search results carry the names of their doctor and clinic.
+  const doctorOf = new Map(Object.values(doctors).map((d) => [d.id, d]));
+  const clinicOf = new Map([north, south].map((c) => [c.id, c]));
+  inWindow = inSearchOrder(inWindow).map((s) => withNames(s, doctorOf.get(s.doctorId)!, clinicOf.get(s.clinicId)!));
 });
 
 afterAll(async () => {

@@ -125,9 +125,16 @@ describe.each(['v1', 'v1alpha'] as const)('server reflection %s', (version) => {
       const [catalogFile] = await reflection.fileContainingSymbol(CATALOG_SERVICE_NAME);
       const file = descriptor.FileDescriptorProto.decode(catalogFile) as unknown as descriptor.IFileDescriptorProto;
       expect(file.name).toBe('carebook/catalog/v1/catalog.proto');
-      expect(file.dependency).toEqual(['google/protobuf/timestamp.proto']);
+      expect(file.dependency).toEqual(
+        expect.arrayContaining(['google/protobuf/timestamp.proto', 'google/type/latlng.proto', 'google/type/timeofday.proto']),
+      );
       const [timestamp] = await reflection.fileContainingSymbol('google.protobuf.Timestamp');
       expect((descriptor.FileDescriptorProto.decode(timestamp) as unknown as descriptor.IFileDescriptorProto).name).toBe('google/protobuf/timestamp.proto');
+      // The search filters' types, so grpcurl can send near and local_time_from.
+      for (const [symbol, name] of [['google.type.LatLng', 'google/type/latlng.proto'], ['google.type.TimeOfDay', 'google/type/timeofday.proto']]) {
+        const [typeFile] = await reflection.fileContainingSymbol(symbol);
+        expect((descriptor.FileDescriptorProto.decode(typeFile) as unknown as descriptor.IFileDescriptorProto).name).toBe(name);
+      }
       expect(await reflection.listServices()).toContain('grpc.health.v1.Health');
       // The error detail types, so grpcurl can decode grpc-status-details-bin.
       for (const symbol of ['google.rpc.ErrorInfo', 'google.rpc.BadRequest']) {

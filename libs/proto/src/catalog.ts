@@ -1,5 +1,11 @@
 // The catalog API: generated messages and the grpc-js service definition.
 export * from './gen/carebook/catalog/v1/catalog.js';
+export { LatLng } from './gen/google/type/latlng.js';
+export { TimeOfDay } from './gen/google/type/timeofday.js';
+export { Schedule, ScheduleException, ScheduleExceptionKind, ScheduleRule } from './gen/carebook/catalog/v1/schedule.js';
+export { DayOfWeek } from './gen/google/type/dayofweek.js';
+export { DateMessage } from './gen/google/type/date.js';
+export { Duration } from './gen/google/protobuf/duration.js';
 
 import { credentials, type ChannelOptions } from '@grpc/grpc-js';
 import { CatalogServiceClient } from './gen/carebook/catalog/v1/catalog.js';

@@ -1,5 +1,6 @@
 import type { CatalogServiceService, Clinic as ClinicMessage } from '@carebook/proto/catalog';
 import { decodePageToken, isTimeIdKey, RequestValidator, type Handlers } from '@carebook/server';
+import { latLngViolations } from '../geo';
 import { canonicalTimeZone } from '../time-zones';
 import type { Clinic } from './repo';
 import type { ClinicsService } from './service';
@@ -15,6 +16,8 @@ export function toClinicMessage(c: Clinic): ClinicMessage {
     address: c.address,
     createTime: c.createTime,
     updateTime: c.updateTime,
+    // Both or neither, by clinic_location_check.
+    location: c.latitude !== null && c.longitude !== null ? { latitude: c.latitude, longitude: c.longitude } : undefined,
   };
 }
 
@@ -30,8 +33,12 @@ export function clinicHandlers(clinics: ClinicsService): ClinicHandlers {
       const timeZone = canonicalTimeZone(rawZone);
       if (!rawZone) v.fail('clinic.time_zone', 'is required');
       else if (!timeZone) v.fail('clinic.time_zone', `"${rawZone}" is not an IANA time zone name`);
+      const location = clinic?.location;
+      const problems = location ? latLngViolations(location) : {};
+      if (problems.latitude) v.fail('clinic.location.latitude', problems.latitude);
+      if (problems.longitude) v.fail('clinic.location.longitude', problems.longitude);
       v.done();
-      const created = await clinics.create({ displayName, address, timeZone: timeZone! });
+      const created = await clinics.create({ displayName, address, timeZone: timeZone!, latitude: location?.latitude, longitude: location?.longitude });
       return { clinic: toClinicMessage(created) };
     },
 

@@ -7,6 +7,9 @@ export interface NewClinic {
   displayName: string;
   timeZone: string;
   address: string;
+  /** Degrees; both or neither. */
+  latitude?: number;
+  longitude?: number;
 }
 
 /** Queries over the clinic table. */

@@ -3,7 +3,7 @@ import { decodePageToken, isTimeIdKey, RequestValidator, type Handlers } from '@
 import type { Doctor } from './repo';
 import type { DoctorsService } from './service';
 
-type DoctorHandlers = Pick<Handlers<CatalogServiceService>, 'createDoctor' | 'getDoctor' | 'listDoctors'>;
+type DoctorHandlers = Pick<Handlers<CatalogServiceService>, 'createDoctor' | 'getDoctor' | 'listDoctors' | 'addDoctorClinic'>;
 
 /** Doctor as the API shows it. */
 export function toDoctorMessage(d: Doctor): DoctorMessage {
@@ -14,6 +14,7 @@ export function toDoctorMessage(d: Doctor): DoctorMessage {
     specialty: d.specialty,
     createTime: d.createTime,
     updateTime: d.updateTime,
+    clinicIds: d.clinicIds,
   };
 }
 
@@ -49,6 +50,14 @@ export function doctorHandlers(doctors: DoctorsService): DoctorHandlers {
       v.done();
       const page = await doctors.list(filter, size, decodePageToken(pageToken, { doctors: filter }, isTimeIdKey));
       return { doctors: page.items.map(toDoctorMessage), nextPageToken: page.nextPageToken };
+    },
+
+    async addDoctorClinic(request) {
+      const v = new RequestValidator();
+      const doctorId = v.uuid('doctor_id', request.doctorId);
+      const clinicId = v.uuid('clinic_id', request.clinicId);
+      v.done();
+      return { doctor: toDoctorMessage(await doctors.addClinic(doctorId, clinicId)) };
     },
   };
 }

@@ -1,7 +1,20 @@
 import type { CatalogPrisma } from '../db';
-import type { Doctor } from '../generated/prisma/client';
+import type { Prisma } from '../generated/prisma/client';
+import type { Doctor as DoctorRow } from '../generated/prisma/client';
 
-export type { Doctor };
+/** A doctor with every clinic they practise at: the primary clinic first, then the others in the order they were linked. */
+export type Doctor = DoctorRow & { clinicIds: string[] };
+
+// The links in the order Doctor.clinic_ids lists them.
+const withLinks = {
+  clinicLinks: { select: { clinicId: true }, orderBy: [{ createTime: 'asc' as const }, { clinicId: 'asc' as const }] },
+} satisfies Prisma.DoctorInclude;
+
+function toDoctor(row: DoctorRow & { clinicLinks: { clinicId: string }[] }): Doctor {
+  const { clinicLinks, ...doctor } = row;
+  const others = clinicLinks.map((l) => l.clinicId).filter((id) => id !== doctor.clinicId);
+  return { ...doctor, clinicIds: [doctor.clinicId, ...others] };
+}
 
 export interface NewDoctor {
   clinicId: string;
@@ -17,19 +30,33 @@ export interface DoctorFilter {
 /** Queries over the doctor table. */
 export function doctorsRepo(prisma: CatalogPrisma) {
   return {
-    create: (doctor: NewDoctor) => prisma.doctor.create({ data: doctor }),
-    findById: (id: string) => prisma.doctor.findUnique({ where: { id } }),
-    /** One page in (create_time, id) order, after the keyset position if given. */
-    listPage: (filter: DoctorFilter, limit: number, after?: { createTime: Date; id: string }) =>
-      prisma.doctor.findMany({
+    /** Creates the doctor with the link to its primary clinic, in one transaction. */
+    create: async (doctor: NewDoctor): Promise<Doctor> =>
+      toDoctor(await prisma.doctor.create({ data: { ...doctor, clinicLinks: { create: { clinicId: doctor.clinicId } } }, include: withLinks })),
+
+    findById: async (id: string): Promise<Doctor | undefined> => {
+      const row = await prisma.doctor.findUnique({ where: { id }, include: withLinks });
+      return row ? toDoctor(row) : undefined;
+    },
+
+    /** Links the doctor to the clinic; true if the link is new. */
+    addClinic: async (doctorId: string, clinicId: string): Promise<boolean> =>
+      (await prisma.doctorClinic.createMany({ data: [{ doctorId, clinicId }], skipDuplicates: true })).count > 0,
+
+    /** One page in (create_time, id) order, after the keyset position if given. The clinic filter matches every clinic of the doctor. */
+    listPage: async (filter: DoctorFilter, limit: number, after?: { createTime: Date; id: string }): Promise<Doctor[]> => {
+      const rows = await prisma.doctor.findMany({
         where: {
-          clinicId: filter.clinicId,
+          ...(filter.clinicId && { clinicLinks: { some: { clinicId: filter.clinicId } } }),
           specialty: filter.specialty,
           ...(after && { OR: [{ createTime: { gt: after.createTime } }, { createTime: after.createTime, id: { gt: after.id } }] }),
         },
         orderBy: [{ createTime: 'asc' }, { id: 'asc' }],
         take: limit,
-      }),
+        include: withLinks,
+      });
+      return rows.map(toDoctor);
+    },
   };
 }
 

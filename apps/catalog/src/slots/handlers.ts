@@ -1,18 +1,24 @@
 import { SlotStatus, type CatalogServiceService, type Slot as SlotMessage } from '@carebook/proto/catalog';
 import { decodePageToken, isTimeIdKey, RequestValidator, type Handlers } from '@carebook/server';
 import { normaliseSpecialty } from '../doctors/handlers';
-import type { Slot, SlotInterval } from './repo';
+import type { Slot, SlotInterval, SlotNames } from './repo';
+import { parseLocalWindow, parseNear } from './search-request';
 import type { SlotsService } from './service';
 
-type SlotHandlers = Pick<Handlers<CatalogServiceService>, 'createSlots' | 'searchSlots' | 'getSlot' | 'claimSlot' | 'releaseSlot'>;
+type SlotHandlers = Pick<
+  Handlers<CatalogServiceService>,
+  'createSlots' | 'searchSlots' | 'findNextAvailable' | 'getSlot' | 'claimSlot' | 'releaseSlot'
+>;
 
 const HOUR_MS = 3_600_000;
 const MAX_SLOT_MS = 24 * HOUR_MS;
 const MAX_SEARCH_WINDOW_MS = 31 * 24 * HOUR_MS;
 const MAX_SLOTS_PER_BATCH = 1000;
+// FindNextAvailable looks this far ahead of `after`, so its query stays bounded.
+const NEXT_AVAILABLE_HORIZON_MS = 90 * 24 * HOUR_MS;
 
-/** Slot as the API shows it. */
-export function toSlotMessage(s: Slot): SlotMessage {
+/** Slot as the API shows it; the names are empty unless the query joined them. */
+export function toSlotMessage(s: Slot & Partial<SlotNames>): SlotMessage {
   return {
     id: s.id,
     doctorId: s.doctorId,
@@ -23,6 +29,10 @@ export function toSlotMessage(s: Slot): SlotMessage {
     claimId: s.claimId ?? '',
     createTime: s.createTime,
     updateTime: s.updateTime,
+    doctorDisplayName: s.doctorDisplayName ?? '',
+    specialty: s.specialty ?? '',
+    clinicDisplayName: s.clinicDisplayName ?? '',
+    clinicTimeZone: s.clinicTimeZone ?? '',
   };
 }
 
@@ -44,8 +54,9 @@ export function slotHandlers(slots: SlotsService, now: () => Date = () => new Da
         }
         return { startTime, endTime };
       });
+      const clinicId = v.optionalUuid('clinic_id', request.clinicId ?? '');
       v.done();
-      const created = await slots.createMany(doctorId, intervals);
+      const created = await slots.createMany(doctorId, intervals, clinicId);
       return { slots: created.map(toSlotMessage) };
     },
 
@@ -61,6 +72,8 @@ export function slotHandlers(slots: SlotsService, now: () => Date = () => new Da
         specialty: normaliseSpecialty(request.specialty) || undefined,
         clinicId: v.optionalUuid('clinic_id', request.clinicId),
         doctorId: v.optionalUuid('doctor_id', request.doctorId),
+        near: parseNear(v, request.near, request.radiusKm),
+        localWindow: parseLocalWindow(v, request),
         from,
         to,
       };
@@ -70,11 +83,29 @@ export function slotHandlers(slots: SlotsService, now: () => Date = () => new Da
       return { slots: page.items.map(toSlotMessage), nextPageToken: page.nextPageToken };
     },
 
+    async findNextAvailable(request) {
+      const v = new RequestValidator();
+      // A past `after` means now: what has started can no longer be booked.
+      const after = request.after ? v.timestamp('after', request.after) : now();
+      const from = new Date(Math.max(+after, +now()));
+      const search = {
+        specialty: normaliseSpecialty(request.specialty) || undefined,
+        clinicId: v.optionalUuid('clinic_id', request.clinicId),
+        near: parseNear(v, request.near, request.radiusKm),
+        localWindow: parseLocalWindow(v, request),
+        from,
+        to: new Date(+from + NEXT_AVAILABLE_HORIZON_MS),
+        limit: v.pageSize('limit', request.limit, 20, 100),
+      };
+      v.done();
+      return { slots: (await slots.nextAvailable(search)).map(toSlotMessage) };
+    },
+
     async getSlot({ id }) {
       const v = new RequestValidator();
       const slotId = v.uuid('id', id);
       v.done();
-      return { slot: toSlotMessage(await slots.get(slotId)) };
+      return { slot: toSlotMessage(await slots.getNamed(slotId)) };
     },
 
     async claimSlot(request, ctx) {

@@ -1,20 +1,25 @@
 import { Prisma } from '../generated/prisma/client';
 import type { CatalogPrisma } from '../db';
 import type { Slot } from '../generated/prisma/client';
+import { nextAvailableSql, searchSlotsSql, type NextAvailableSearch, type SlotKeyset, type SlotSearch } from './search-sql';
 
 export type { Slot };
+export type { NextAvailableSearch, SlotSearch };
+
+/** The names a slot carries in search results and GetSlot, copied from its doctor and clinic. */
+export interface SlotNames {
+  doctorDisplayName: string;
+  specialty: string;
+  clinicDisplayName: string;
+  clinicTimeZone: string;
+}
+
+/** A slot with its doctor's and clinic's names. */
+export type NamedSlot = Slot & SlotNames;
 
 export interface SlotInterval {
   startTime: Date;
   endTime: Date;
-}
-
-export interface SlotSearch {
-  specialty?: string;
-  clinicId?: string;
-  doctorId?: string;
-  from: Date;
-  to: Date;
 }
 
 // Raw queries return the columns under the Prisma model's field names, so
@@ -48,23 +53,22 @@ export function slotsRepo(prisma: CatalogPrisma) {
 
     findById: (id: string) => prisma.slot.findUnique({ where: { id } }),
 
-    /** Open slots matching the search, in (start_time, id) order, after the keyset position. */
-    searchOpen(search: SlotSearch, limit: number, after?: { startTime: Date; id: string }): Promise<Slot[]> {
-      const filters = [
-        Prisma.sql`s.status = 'open'`,
-        Prisma.sql`s.start_time >= ${search.from}`,
-        Prisma.sql`s.start_time < ${search.to}`,
-      ];
-      if (search.doctorId) filters.push(Prisma.sql`s.doctor_id = ${search.doctorId}::uuid`);
-      if (search.clinicId) filters.push(Prisma.sql`s.clinic_id = ${search.clinicId}::uuid`);
-      if (search.specialty) filters.push(Prisma.sql`s.doctor_id IN (SELECT d.id FROM doctor d WHERE d.specialty = ${search.specialty})`);
-      if (after) filters.push(Prisma.sql`(s.start_time, s.id) > (${after.startTime}, ${after.id}::uuid)`);
-      return prisma.$queryRaw<Slot[]>`
-        SELECT ${SLOT_COLUMNS} FROM slot s
-        WHERE ${Prisma.join(filters, ' AND ')}
-        ORDER BY s.start_time, s.id
-        LIMIT ${limit}`;
+    /** The slot with its doctor's and clinic's names. */
+    async findNamedById(id: string): Promise<NamedSlot | undefined> {
+      const found = await prisma.slot.findUnique({
+        where: { id },
+        include: { doctor: { select: { displayName: true, specialty: true } }, clinic: { select: { displayName: true, timeZone: true } } },
+      });
+      if (!found) return undefined;
+      const { doctor, clinic, ...slot } = found;
+      return { ...slot, doctorDisplayName: doctor.displayName, specialty: doctor.specialty, clinicDisplayName: clinic.displayName, clinicTimeZone: clinic.timeZone };
     },
+
+    /** Open slots matching the search, in (start_time, id) order, after the keyset position (search-sql.ts). */
+    searchOpen: (search: SlotSearch, limit: number, after?: SlotKeyset) => prisma.$queryRaw<NamedSlot[]>(searchSlotsSql(search, limit, after)),
+
+    /** The first open slot of each matching doctor, in (start_time, id) order (search-sql.ts). */
+    nextAvailable: (search: NextAvailableSearch) => prisma.$queryRaw<NamedSlot[]>(nextAvailableSql(search)),
 
     /**
      * The claim: one conditional UPDATE. It wins only while the slot is open,

@@ -10,7 +10,7 @@ import {
   type TimeIdKey,
 } from '@carebook/server';
 import type { DoctorsService } from '../doctors/service';
-import type { Slot, SlotInterval, SlotSearch, SlotsRepo } from './repo';
+import type { NamedSlot, NextAvailableSearch, Slot, SlotInterval, SlotSearch, SlotsRepo } from './repo';
 
 const slotKey = (s: Slot): TimeIdKey => [s.startTime.toISOString(), s.id];
 
@@ -39,8 +39,19 @@ export function slotsService(repo: SlotsRepo, doctors: DoctorsService) {
   return {
     get,
 
-    /** Publishes a batch of slots, all or nothing. Intervals must not overlap each other. */
-    async createMany(doctorId: string, intervals: SlotInterval[]): Promise<Slot[]> {
+    /** The slot with its doctor's and clinic's names; NOT_FOUND if unknown. */
+    async getNamed(id: string): Promise<NamedSlot> {
+      const slot = await repo.findNamedById(id);
+      if (!slot) throw new NotFoundError('slot', id);
+      return slot;
+    },
+
+    /**
+     * Publishes a batch of slots at `clinicId` (one of the doctor's clinics;
+     * default the primary one), all or nothing. Intervals must not overlap
+     * each other.
+     */
+    async createMany(doctorId: string, intervals: SlotInterval[], clinicId?: string): Promise<Slot[]> {
       const sorted = intervals.map((interval, index) => ({ interval, index })).sort((a, b) => +a.interval.startTime - +b.interval.startTime);
       for (let k = 1; k < sorted.length; k++) {
         const [previous, next] = [sorted[k - 1], sorted[k]];
@@ -53,11 +64,12 @@ export function slotsService(repo: SlotsRepo, doctors: DoctorsService) {
         }
       }
       const doctor = await doctors.get(doctorId);
+      if (clinicId) doctors.assertPractisesAt(doctor, clinicId);
       try {
         // Racing batches of one doctor can deadlock on each other's rows in
         // the exclusion index; PostgreSQL aborts one, and its retry then meets
         // the winner's committed slots as an ordinary overlap.
-        const created = await retryOnTransactionConflict(() => repo.createMany(doctorId, doctor.clinicId, intervals));
+        const created = await retryOnTransactionConflict(() => repo.createMany(doctorId, clinicId ?? doctor.clinicId, intervals));
         return created.sort((a, b) => +a.startTime - +b.startTime);
       } catch (err) {
         if (violates(err, 'slot_doctor_no_overlap')) throw await overlapError(doctorId, intervals, err);
@@ -65,10 +77,13 @@ export function slotsService(repo: SlotsRepo, doctors: DoctorsService) {
       }
     },
 
-    async search(search: SlotSearch, pageSize: number, after: TimeIdKey | undefined): Promise<Page<Slot>> {
+    async search(search: SlotSearch, pageSize: number, after: TimeIdKey | undefined): Promise<Page<NamedSlot>> {
       const rows = await repo.searchOpen(search, pageSize + 1, after && { startTime: new Date(after[0]), id: after[1] });
       return toPage(rows, pageSize, slotKey, { slots: search });
     },
+
+    /** The earliest open slot of each matching doctor, earliest first. */
+    nextAvailable: (search: NextAvailableSearch): Promise<NamedSlot[]> => repo.nextAvailable(search),
 
     /** Claims the slot for `claimId`; SLOT_UNAVAILABLE if another claim holds it. Nothing changes after `deadline`. */
     async claim(slotId: string, claimId: string, deadline: Date | undefined): Promise<Slot> {

@@ -1,0 +1,175 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '@carebook/testing';
+import type { Prisma } from '../src/generated/prisma/client';
+import {
+  nextAvailableDriver,
+  nextAvailableSql,
+  searchDriver,
+  searchSlotsSql,
+  type NextAvailableSearch,
+  type SearchDriver,
+  type SlotSearch,
+} from '../src/slots/search-sql';
+
+// SearchSlots and FindNextAvailable stay index-driven on a big table: the
+// plans PostgreSQL makes for the exact statements the repo issues (the same
+// builders) never read the slot table sequentially. 120,000 slots of 2,000
+// doctors at 200 clinics are seeded set-based, then ANALYZEd. The plans' slot
+// indexes are printed for docs/design.md.
+
+const CLINICS = 200;
+const DOCTORS = 2000;
+const SLOTS_PER_DOCTOR = 60;
+const SPECIALTIES = 20;
+const DAY = 24 * 3_600_000;
+const PAGE = 51; // page_size 50, plus the row that tells another page exists
+
+/** What each driver's plan reads open slots through (one of them). */
+const DRIVING_INDEXES: Record<SearchDriver, string[]> = {
+  time: ['slot_open_start_time_idx'],
+  // With more filters on the one doctor, its slots at the matching clinics are as good.
+  doctor: ['slot_open_doctor_start_time_idx', 'slot_open_clinic_doctor_start_time_idx'],
+  doctors: ['slot_open_doctor_start_time_idx'],
+  clinics: ['slot_open_clinic_start_time_idx'],
+  'clinic-doctor pairs': ['slot_open_clinic_doctor_start_time_idx'],
+};
+
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let sql: pg.Pool;
+let now: Date;
+let sample: { doctorId: string; clinicId: string; near: { latitude: number; longitude: number }; secondPage: { startTime: Date; id: string } };
+
+async function seed(): Promise<void> {
+  await sql.query(`
+    INSERT INTO clinic (display_name, time_zone, address, latitude, longitude)
+    SELECT 'Clinic ' || i, CASE WHEN i % 10 = 0 THEN 'America/New_York' ELSE 'Europe/Berlin' END, 'Street ' || i,
+      CASE WHEN i % 25 <> 0 THEN 47.3 + ((i * 7919) % 1000) / 1000.0 * 7.7 END,
+      CASE WHEN i % 25 <> 0 THEN 5.9 + ((i * 104729) % 1000) / 1000.0 * 9.1 END
+    FROM generate_series(1, ${CLINICS}) i`);
+  await sql.query(`
+    INSERT INTO doctor (clinic_id, display_name, specialty)
+    SELECT c.id, 'Dr. ' || i, 'specialty ' || (i % ${SPECIALTIES})
+    FROM generate_series(1, ${DOCTORS}) i
+    JOIN (SELECT id, row_number() OVER (ORDER BY id) AS n FROM clinic) c ON c.n = 1 + i % ${CLINICS}`);
+  // Slots happen at one of the doctor's clinics: with the schedules migration
+  // that is a doctor_clinic link, which CreateDoctor makes and SQL must too.
+  const { rows } = await sql.query<{ linked: boolean }>(`SELECT to_regclass('doctor_clinic') IS NOT NULL AS linked`);
+  if (rows[0].linked) await sql.query(`INSERT INTO doctor_clinic (doctor_id, clinic_id) SELECT id, clinic_id FROM doctor ON CONFLICT DO NOTHING`);
+  // Two slots a day per doctor for 30 days from two days ago, in the order
+  // CreateSlots batches would write them; every fifth one booked.
+  await sql.query(`
+    INSERT INTO slot (doctor_id, clinic_id, start_time, end_time, status, claim_id)
+    SELECT d.id, d.clinic_id, t.start_time, t.start_time + interval '30 minutes',
+      CASE WHEN (d.n + j) % 5 = 0 THEN 'booked'::slot_status ELSE 'open'::slot_status END,
+      CASE WHEN (d.n + j) % 5 = 0 THEN gen_random_uuid() END
+    FROM (SELECT id, clinic_id, row_number() OVER (ORDER BY id) AS n FROM doctor) d
+    CROSS JOIN generate_series(0, ${SLOTS_PER_DOCTOR - 1}) j
+    CROSS JOIN LATERAL (SELECT date_trunc('day', $1::timestamptz) - interval '2 days' + (j / 2) * interval '1 day'
+      + (8 + (j % 2) * 4 + d.n % 3) * interval '1 hour' AS start_time) t
+    ORDER BY d.n, j`, [now]);
+  await sql.query('ANALYZE');
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase('catalog');
+  sql = new pg.Pool({ connectionString: db.url, max: 2 });
+  now = new Date();
+  await seed();
+  const { rows } = await sql.query(`
+    SELECT s.doctor_id AS "doctorId", s.clinic_id AS "clinicId", c.latitude, c.longitude
+    FROM slot s JOIN clinic c ON c.id = s.clinic_id WHERE c.latitude IS NOT NULL LIMIT 1`);
+  const page2 = await sql.query(`SELECT start_time AS "startTime", id FROM slot WHERE status = 'open' AND start_time >= $1 ORDER BY start_time, id OFFSET 50 LIMIT 1`, [now]);
+  sample = { ...rows[0], near: { latitude: rows[0].latitude, longitude: rows[0].longitude }, secondPage: page2.rows[0] };
+}, 300_000);
+
+afterAll(async () => {
+  await sql?.end();
+  await db?.drop();
+});
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  Plans?: PlanNode[];
+}
+
+function nodes(plan: PlanNode): PlanNode[] {
+  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
+}
+
+/** EXPLAIN ANALYZE of the statement as Prisma would send it: its text and parameters. */
+async function explain(statement: Prisma.Sql): Promise<{ plan: PlanNode; ms: number }> {
+  const values = statement.values as unknown[];
+  if (process.env.DUMP_PLANS) {
+    // DUMP_PLANS=1 prints each plan as text too, buffers included.
+    const text = await sql.query({ text: `EXPLAIN (ANALYZE, BUFFERS) ${statement.text}`, values });
+    console.log(text.rows.map((r) => r['QUERY PLAN']).join('\n'));
+  }
+  const { rows } = await sql.query({ text: `EXPLAIN (ANALYZE, FORMAT JSON) ${statement.text}`, values });
+  const [result] = rows[0]['QUERY PLAN'] as { Plan: PlanNode; 'Execution Time': number }[];
+  return { plan: result.Plan, ms: result['Execution Time'] };
+}
+
+const slotCount = async () => (await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM slot')).rows[0].n;
+
+function checkPlan(name: string, driver: SearchDriver, plan: PlanNode, ms: number): void {
+  const all = nodes(plan);
+  const seqScans = all.filter((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'slot');
+  // Bitmap Index Scan nodes name no relation; every index of slot is named slot_*.
+  const indexes = [...new Set(all.flatMap((n) => (n['Index Name'] ? [n['Index Name']] : [])))];
+  const slotIndexes = indexes.filter((name) => name.startsWith('slot_'));
+  const otherIndexes = indexes.filter((name) => !name.startsWith('slot_'));
+  console.log(`plan ${name} [${driver}]: slot via ${slotIndexes.join(', ')}; also ${otherIndexes.join(', ') || 'no other index'}; ${ms.toFixed(1)} ms`);
+  expect(seqScans, `${name}: sequential scan on slot`).toEqual([]);
+  expect(slotIndexes.some((index) => DRIVING_INDEXES[driver].includes(index)), `${name}: driven by ${DRIVING_INDEXES[driver].join(' or ')}`).toBe(true);
+}
+
+const days = (n: number) => new Date(+now + n * DAY);
+const mornings = { from: '08:00:00', to: '12:00:00' };
+
+describe('search plans on a big table', () => {
+  it(`seeds at least 100,000 slots`, async () => {
+    expect(await slotCount()).toBeGreaterThanOrEqual(100_000);
+  });
+
+  const searches: [string, () => SlotSearch, (() => { startTime: Date; id: string })?][] = [
+    ['window only', () => ({ from: now, to: days(31) })],
+    ['window, mornings', () => ({ from: now, to: days(31), localWindow: mornings })],
+    ['window, mornings in Tokyo', () => ({ from: now, to: days(31), localWindow: { ...mornings, timeZone: 'Asia/Tokyo' } })],
+    ['doctor', () => ({ from: now, to: days(31), doctorId: sample.doctorId })],
+    ['doctor, specialty, near, mornings', () => ({ from: now, to: days(31), doctorId: sample.doctorId, specialty: 'specialty 1', near: { ...sample.near, radiusKm: 50 }, localWindow: mornings })],
+    ['clinic', () => ({ from: now, to: days(31), clinicId: sample.clinicId })],
+    ['clinic, mornings', () => ({ from: now, to: days(7), clinicId: sample.clinicId, localWindow: mornings })],
+    ['specialty', () => ({ from: now, to: days(31), specialty: 'specialty 3' })],
+    ['specialty, mornings', () => ({ from: now, to: days(31), specialty: 'specialty 3', localWindow: mornings })],
+    ['specialty, second page', () => ({ from: now, to: days(31), specialty: 'specialty 3' }), () => sample.secondPage],
+    ['near 50 km', () => ({ from: now, to: days(31), near: { ...sample.near, radiusKm: 50 } })],
+    ['near 200 km, mornings', () => ({ from: now, to: days(31), near: { ...sample.near, radiusKm: 200 }, localWindow: mornings })],
+    ['near 50 km, specialty', () => ({ from: now, to: days(31), near: { ...sample.near, radiusKm: 50 }, specialty: 'specialty 7' })],
+    ['near 200 km, specialty, mornings', () => ({ from: now, to: days(31), near: { ...sample.near, radiusKm: 200 }, specialty: 'specialty 7', localWindow: mornings })],
+    ['clinic, specialty', () => ({ from: now, to: days(31), clinicId: sample.clinicId, specialty: 'specialty 0' })],
+  ];
+
+  it.each(searches)('SearchSlots by %s reads slots through an index', async (name, search, after) => {
+    const query = search();
+    const { plan, ms } = await explain(searchSlotsSql(query, PAGE, after?.()));
+    checkPlan(`SearchSlots ${name}`, searchDriver(query), plan, ms);
+  });
+
+  const nextAvailable: [string, () => Omit<NextAvailableSearch, 'from' | 'to' | 'limit'>][] = [
+    ['no filter', () => ({})],
+    ['specialty', () => ({ specialty: 'specialty 5' })],
+    ['specialty, mornings', () => ({ specialty: 'specialty 5', localWindow: mornings })],
+    ['clinic', () => ({ clinicId: sample.clinicId })],
+    ['near 50 km', () => ({ near: { ...sample.near, radiusKm: 50 } })],
+    ['near 200 km, specialty, mornings', () => ({ near: { ...sample.near, radiusKm: 200 }, specialty: 'specialty 5', localWindow: mornings })],
+  ];
+
+  it.each(nextAvailable)('FindNextAvailable by %s reads slots through an index', async (name, filters) => {
+    const query = { ...filters(), from: now, to: days(90), limit: 20 };
+    const { plan, ms } = await explain(nextAvailableSql(query));
+    checkPlan(`FindNextAvailable ${name}`, nextAvailableDriver(query), plan, ms);
+  });
+});
