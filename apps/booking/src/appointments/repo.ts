@@ -49,6 +49,23 @@ export function appointmentsRepo(prisma: BookingPrisma) {
     return rows[0];
   }
 
+  /**
+   * PENDING → the claim's outcome, committed without waiting for the WAL
+   * flush. Losing this commit in a database crash only leaves the appointment
+   * PENDING, and the reconciler derives the same outcome from the slot's
+   * claim; the PENDING insert, which nothing could re-derive, stays durable.
+   */
+  async function settle(id: string, to: 'booked' | 'failed'): Promise<Appointment | undefined> {
+    const [, rows] = await prisma.$transaction([
+      prisma.$executeRaw`SET LOCAL synchronous_commit = off`,
+      prisma.$queryRaw<Appointment[]>`
+        UPDATE appointment SET status = ${to}::appointment_status, update_time = now()
+        WHERE id = ${id}::uuid AND status = 'pending'
+        RETURNING ${COLUMNS}`,
+    ]);
+    return rows[0];
+  }
+
   return {
     create: (appointment: NewAppointment) => prisma.appointment.create({ data: appointment }),
 
@@ -58,10 +75,10 @@ export function appointmentsRepo(prisma: BookingPrisma) {
       prisma.appointment.findUnique({ where: { patientId_requestId: { patientId, requestId } } }),
 
     /** PENDING → BOOKED. */
-    markBooked: (id: string) => transition(prisma, id, 'pending', 'booked'),
+    markBooked: (id: string) => settle(id, 'booked'),
 
     /** PENDING → FAILED. */
-    markFailed: (id: string) => transition(prisma, id, 'pending', 'failed'),
+    markFailed: (id: string) => settle(id, 'failed'),
 
     /** PENDING → FAILED, owing catalog the release of the slot this appointment may hold. */
     failAndRelease: (appointment: Appointment) =>
@@ -102,12 +119,15 @@ export function appointmentsRepo(prisma: BookingPrisma) {
     },
 
     /** PENDING appointments created before `createdBefore`, oldest first. */
+    // Raw SQL with a literal status: Prisma sends the enum as a cast
+    // parameter, which the planner cannot match to the partial index
+    // appointment_pending_create_time_idx, and the reconciler then scanned
+    // every appointment on each pass (seen in the benchmark).
     listPendingBefore: (createdBefore: Date, limit: number) =>
-      prisma.appointment.findMany({
-        where: { status: 'pending', createTime: { lt: createdBefore } },
-        orderBy: { createTime: 'asc' },
-        take: limit,
-      }),
+      prisma.$queryRaw<Appointment[]>`
+        SELECT ${COLUMNS} FROM appointment
+        WHERE status = 'pending' AND create_time < ${createdBefore}
+        ORDER BY create_time LIMIT ${limit}`,
 
     /** One page in (start_time, id) order, after the keyset position if given. */
     listPage: (filter: AppointmentFilter, limit: number, after?: { startTime: Date; id: string }) =>

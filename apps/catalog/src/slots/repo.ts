@@ -1,7 +1,14 @@
-import { Prisma } from '../generated/prisma/client';
 import type { CatalogPrisma } from '../db';
 import type { Slot } from '../generated/prisma/client';
-import { nextAvailableSql, searchSlotsSql, type NextAvailableSearch, type SlotKeyset, type SlotSearch } from './search-sql';
+import {
+  nextAvailableSql,
+  searchSlotsSql,
+  SLOT_COLUMNS,
+  SLOT_VIEW_COLUMNS,
+  type NextAvailableSearch,
+  type SlotKeyset,
+  type SlotSearch,
+} from './search-sql';
 
 export type { Slot };
 export type { NextAvailableSearch, SlotSearch };
@@ -21,12 +28,6 @@ export interface SlotInterval {
   startTime: Date;
   endTime: Date;
 }
-
-// Raw queries return the columns under the Prisma model's field names, so
-// both paths yield the same Slot type.
-const SLOT_COLUMNS = Prisma.sql`
-  s.id, s.doctor_id AS "doctorId", s.clinic_id AS "clinicId", s.start_time AS "startTime", s.end_time AS "endTime",
-  s.status, s.claim_id AS "claimId", s.create_time AS "createTime", s.update_time AS "updateTime"`;
 
 /** Queries over the slot table. Every state change is one conditional UPDATE. */
 export function slotsRepo(prisma: CatalogPrisma) {
@@ -55,13 +56,11 @@ export function slotsRepo(prisma: CatalogPrisma) {
 
     /** The slot with its doctor's and clinic's names. */
     async findNamedById(id: string): Promise<NamedSlot | undefined> {
-      const found = await prisma.slot.findUnique({
-        where: { id },
-        include: { doctor: { select: { displayName: true, specialty: true } }, clinic: { select: { displayName: true, timeZone: true } } },
-      });
-      if (!found) return undefined;
-      const { doctor, clinic, ...slot } = found;
-      return { ...slot, doctorDisplayName: doctor.displayName, specialty: doctor.specialty, clinicDisplayName: clinic.displayName, clinicTimeZone: clinic.timeZone };
+      // One joined query: GetSlot is on every booking's path.
+      const rows = await prisma.$queryRaw<NamedSlot[]>`
+        SELECT ${SLOT_VIEW_COLUMNS} FROM slot s JOIN doctor d ON d.id = s.doctor_id JOIN clinic c ON c.id = s.clinic_id
+        WHERE s.id = ${id}::uuid`;
+      return rows[0];
     },
 
     /** Open slots matching the search, in (start_time, id) order, after the keyset position (search-sql.ts). */

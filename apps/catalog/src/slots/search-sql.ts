@@ -51,11 +51,13 @@ export type SearchDriver = 'doctor' | 'clinics' | 'clinic-doctor pairs' | 'docto
 const START_OF_DAY = '00:00:00';
 const END_OF_DAY = '24:00:00';
 
-// The result row: the slot under the Prisma model's field names, plus the
-// names of its doctor and clinic.
-const SLOT_VIEW_COLUMNS = Prisma.sql`
+/** The slot `s` under the Prisma model's field names, so raw queries yield the same Slot type. */
+export const SLOT_COLUMNS = Prisma.sql`
   s.id, s.doctor_id AS "doctorId", s.clinic_id AS "clinicId", s.start_time AS "startTime", s.end_time AS "endTime",
-  s.status, s.claim_id AS "claimId", s.create_time AS "createTime", s.update_time AS "updateTime",
+  s.status, s.claim_id AS "claimId", s.create_time AS "createTime", s.update_time AS "updateTime"`;
+
+/** The result row: the slot `s` plus the names of its doctor `d` and clinic `c`. */
+export const SLOT_VIEW_COLUMNS = Prisma.sql`${SLOT_COLUMNS},
   d.display_name AS "doctorDisplayName", d.specialty, c.display_name AS "clinicDisplayName", c.time_zone AS "clinicTimeZone"`;
 
 /** The index that drives SearchSlots for these filters. */
