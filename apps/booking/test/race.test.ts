@@ -44,7 +44,8 @@ it('books each of 20 slots exactly once among 500 concurrent requests', async ()
 
   const tally = outcomes.reduce<Record<string, number>>((t, o) => ({ ...t, [o]: (t[o] ?? 0) + 1 }), {});
   console.log(`race: ${CALLS} calls over ${SLOTS} slots via 2 booking + 2 catalog processes in ${elapsedMs} ms:`, tally);
-  expect(tally).toEqual({ booked: SLOTS, SLOT_UNAVAILABLE: CALLS - SLOTS });
+  const serviceErrors = [...cluster.bookings, ...cluster.catalogs].flatMap((p) => p.errorLogs());
+  expect(tally, `service error logs:\n${serviceErrors.slice(0, 5).join('\n')}`).toEqual({ booked: SLOTS, SLOT_UNAVAILABLE: CALLS - SLOTS });
 
   const report = await cluster.checkInvariants(true);
   expect(report.violations).toEqual([]);

@@ -1,7 +1,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 
 /** What the services need of their generated Prisma Client class. */
-type PrismaClientClass<T> = new (options: { adapter: PrismaPg }) => T;
+type PrismaClientClass<T> = new (options: { adapter: PrismaPg; transactionOptions: { maxWait: number; timeout: number } }) => T;
 
 export interface PoolSettings {
   poolSize: number;
@@ -17,11 +17,16 @@ const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000;
 /** A service's Prisma Client over a pg pool (Prisma 7 driver adapter; no query engine binary). */
 export function createPrismaClient<T>(Client: PrismaClientClass<T>, databaseUrl: string, settings: PoolSettings): T {
   const statementTimeout = settings.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  const connectionTimeout = settings.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS;
   return new Client({
+    // Prisma's own defaults (2 s to get a connection for a transaction, 5 s
+    // for all of it) failed transactions under load that the pool would have
+    // served: a transaction waits for a connection as long as a query does.
+    transactionOptions: { maxWait: connectionTimeout, timeout: connectionTimeout + statementTimeout },
     adapter: new PrismaPg({
       connectionString: databaseUrl,
       max: settings.poolSize,
-      connectionTimeoutMillis: settings.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+      connectionTimeoutMillis: connectionTimeout,
       // TimeZone=UTC: the pg adapter writes timestamps without an offset and
       // reads every timestamptz as if it were UTC (prisma/orm#26786), so any
       // other session time zone shifts times by its offset.

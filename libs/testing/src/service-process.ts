@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createHealthClient } from './health-client';
 import { pollUntil } from './poll';
@@ -13,6 +14,8 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** Everything the process wrote to stderr, for failure messages. */
   stderr(): string;
+  /** The process's log lines at error level, for failure messages. */
+  errorLogs(): string[];
 }
 
 /** Polls grpc.health.v1 at `address` until it reports SERVING. */
@@ -30,10 +33,17 @@ export async function startServiceProcess(app: 'catalog' | 'booking', port: numb
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', `apps/${app}/src/main.ts`], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', ...env },
-    stdio: ['ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // pino writes one JSON object a line; errors (level 50 and up) are kept for
+  // failure messages, everything is echoed when TEST_LOG_LEVEL asks for it.
+  const errorLogs: string[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (process.env.TEST_LOG_LEVEL) process.stdout.write(`${line}\n`);
+    if (/"level":(5|6)\d/.test(line) && errorLogs.length < 100) errorLogs.push(line);
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const address = `127.0.0.1:${port}`;
   try {
@@ -50,5 +60,6 @@ export async function startServiceProcess(app: 'catalog' | 'booking', port: numb
       return exited;
     },
     stderr: () => stderr,
+    errorLogs: () => errorLogs,
   };
 }
