@@ -56,13 +56,14 @@ export function appointmentsRepo(prisma: BookingPrisma) {
    * claim; the PENDING insert, which nothing could re-derive, stays durable.
    */
   async function settle(id: string, to: 'booked' | 'failed'): Promise<Appointment | undefined> {
-    const [, rows] = await prisma.$transaction([
-      prisma.$executeRaw`SET LOCAL synchronous_commit = off`,
-      prisma.$queryRaw<Appointment[]>`
-        UPDATE appointment SET status = ${to}::appointment_status, update_time = now()
-        WHERE id = ${id}::uuid AND status = 'pending'
-        RETURNING ${COLUMNS}`,
-    ]);
+    // One statement, so one implicit transaction: set_config(…, true) lasts
+    // until its commit, which is the commit it relaxes. No BEGIN/COMMIT
+    // round trips, and no connection held across them.
+    const rows = await prisma.$queryRaw<Appointment[]>`
+      UPDATE appointment SET status = ${to}::appointment_status, update_time = now()
+      FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
+      WHERE id = ${id}::uuid AND status = 'pending'
+      RETURNING ${COLUMNS}`;
     return rows[0];
   }
 
