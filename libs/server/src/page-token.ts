@@ -59,3 +59,13 @@ export function toPage<T>(rows: T[], pageSize: number, keyOf: (row: T) => TimeId
   const items = rows.slice(0, pageSize);
   return { items, nextPageToken: encodePageToken(keyOf(items[items.length - 1]), filters) };
 }
+
+/** The rows after a TimeIdKey cursor in ascending (`field`, id) order, as a Prisma `where` fragment. */
+export type AfterTimeIdKey<F extends string> = { OR?: [Record<F, { gt: Date }>, Record<F, Date> & { id: { gt: string } }] };
+
+/** Prisma `where` fragment for the rows after `after` in (`field`, id) order; empty on the first page. Spread it into `where`. */
+export function afterTimeIdKey<F extends string>(field: F, after: TimeIdKey | undefined): AfterTimeIdKey<F> {
+  if (!after) return {};
+  const time = new Date(after[0]);
+  return { OR: [{ [field]: { gt: time } } as Record<F, { gt: Date }>, { [field]: time, id: { gt: after[1] } } as Record<F, Date> & { id: { gt: string } }] };
+}

@@ -35,6 +35,13 @@ export class RequestValidator {
     return value.toLowerCase();
   }
 
+  /** A string of at most `maxLength` characters, trimmed; empty is allowed. */
+  optionalText(field: string, value: string, maxLength = 500): string {
+    const text = value.trim();
+    if (text.length > maxLength) this.fail(field, `must be at most ${maxLength} characters`);
+    return text;
+  }
+
   /** A UUID, or undefined when empty. */
   optionalUuid(field: string, value: string): string | undefined {
     return value ? this.uuid(field, value) : undefined;

@@ -41,12 +41,6 @@ export function toAppointmentMessage(a: Appointment): AppointmentMessage {
   };
 }
 
-function optionalText(v: RequestValidator, field: string, value: string, maxLength: number): string {
-  const text = value.trim();
-  if (text.length > maxLength) v.fail(field, `must be at most ${maxLength} characters`);
-  return text;
-}
-
 /** gRPC handlers for appointments. */
 export function appointmentHandlers(appointments: AppointmentsService): AppointmentHandlers {
   return {
@@ -55,7 +49,7 @@ export function appointmentHandlers(appointments: AppointmentsService): Appointm
       const slotId = v.uuid('slot_id', request.slotId);
       const patientId = v.uuid('patient_id', request.patientId);
       const requestId = v.requiredText('request_id', request.requestId, MAX_REQUEST_ID_LENGTH);
-      const reason = optionalText(v, 'reason', request.reason, MAX_REASON_LENGTH);
+      const reason = v.optionalText('reason', request.reason, MAX_REASON_LENGTH);
       v.done();
       const appointment = await appointments.book({ slotId, patientId, requestId, reason }, ctx);
       return { appointment: toAppointmentMessage(appointment) };
@@ -87,7 +81,7 @@ export function appointmentHandlers(appointments: AppointmentsService): Appointm
     async cancelAppointment(request, ctx) {
       const v = new RequestValidator();
       const id = v.uuid('id', request.id);
-      const reason = optionalText(v, 'reason', request.reason, MAX_REASON_LENGTH);
+      const reason = v.optionalText('reason', request.reason, MAX_REASON_LENGTH);
       v.done();
       return { appointment: toAppointmentMessage(await appointments.cancel(id, reason, ctx)) };
     },

@@ -1,3 +1,4 @@
+import { afterTimeIdKey, type TimeIdKey } from '@carebook/server';
 import { Prisma } from '../generated/prisma/client';
 import type { Appointment } from '../generated/prisma/client';
 import type { BookingPrisma } from '../db';
@@ -131,13 +132,13 @@ export function appointmentsRepo(prisma: BookingPrisma) {
         ORDER BY create_time LIMIT ${limit}`,
 
     /** One page in (start_time, id) order, after the keyset position if given. */
-    listPage: (filter: AppointmentFilter, limit: number, after?: { startTime: Date; id: string }) =>
+    listPage: (filter: AppointmentFilter, limit: number, after?: TimeIdKey) =>
       prisma.appointment.findMany({
         where: {
           patientId: filter.patientId,
           doctorId: filter.doctorId,
           startTime: { gte: filter.from, lt: filter.to },
-          ...(after && { OR: [{ startTime: { gt: after.startTime } }, { startTime: after.startTime, id: { gt: after.id } }] }),
+          ...afterTimeIdKey('startTime', after),
         },
         orderBy: [{ startTime: 'asc' }, { id: 'asc' }],
         take: limit,

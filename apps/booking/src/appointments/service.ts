@@ -182,7 +182,7 @@ export function appointmentsService({ reconcileGraceMs, repo, catalog, settlemen
     },
 
     async list(filter: AppointmentFilter, pageSize: number, after: TimeIdKey | undefined): Promise<Page<Appointment>> {
-      const rows = await repo.listPage(filter, pageSize + 1, after && { startTime: new Date(after[0]), id: after[1] });
+      const rows = await repo.listPage(filter, pageSize + 1, after);
       return toPage(rows, pageSize, appointmentKey, filter);
     },
   };

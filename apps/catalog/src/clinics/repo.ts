@@ -1,3 +1,4 @@
+import { afterTimeIdKey, type TimeIdKey } from '@carebook/server';
 import type { CatalogPrisma } from '../db';
 import type { Clinic } from '../generated/prisma/client';
 
@@ -18,11 +19,9 @@ export function clinicsRepo(prisma: CatalogPrisma) {
     create: (clinic: NewClinic) => prisma.clinic.create({ data: clinic }),
     findById: (id: string) => prisma.clinic.findUnique({ where: { id } }),
     /** One page in (create_time, id) order, after the keyset position if given. */
-    listPage: (limit: number, after?: { createTime: Date; id: string }) =>
+    listPage: (limit: number, after?: TimeIdKey) =>
       prisma.clinic.findMany({
-        where: after
-          ? { OR: [{ createTime: { gt: after.createTime } }, { createTime: after.createTime, id: { gt: after.id } }] }
-          : undefined,
+        where: afterTimeIdKey('createTime', after),
         orderBy: [{ createTime: 'asc' }, { id: 'asc' }],
         take: limit,
       }),

@@ -1,3 +1,4 @@
+import { afterTimeIdKey, type TimeIdKey } from '@carebook/server';
 import type { CatalogPrisma } from '../db';
 import type { Prisma } from '../generated/prisma/client';
 import type { Doctor as DoctorRow } from '../generated/prisma/client';
@@ -44,12 +45,12 @@ export function doctorsRepo(prisma: CatalogPrisma) {
       (await prisma.doctorClinic.createMany({ data: [{ doctorId, clinicId }], skipDuplicates: true })).count > 0,
 
     /** One page in (create_time, id) order, after the keyset position if given. The clinic filter matches every clinic of the doctor. */
-    listPage: async (filter: DoctorFilter, limit: number, after?: { createTime: Date; id: string }): Promise<Doctor[]> => {
+    listPage: async (filter: DoctorFilter, limit: number, after?: TimeIdKey): Promise<Doctor[]> => {
       const rows = await prisma.doctor.findMany({
         where: {
           ...(filter.clinicId && { clinicLinks: { some: { clinicId: filter.clinicId } } }),
           specialty: filter.specialty,
-          ...(after && { OR: [{ createTime: { gt: after.createTime } }, { createTime: after.createTime, id: { gt: after.id } }] }),
+          ...afterTimeIdKey('createTime', after),
         },
         orderBy: [{ createTime: 'asc' }, { id: 'asc' }],
         take: limit,

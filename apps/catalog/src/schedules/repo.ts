@@ -1,3 +1,4 @@
+import { afterTimeIdKey, type TimeIdKey } from '@carebook/server';
 import { Prisma } from '../generated/prisma/client';
 import type { CatalogPrisma } from '../db';
 import type { Slot } from '../slots/repo';
@@ -75,9 +76,9 @@ export function schedulesRepo(prisma: CatalogPrisma) {
     },
 
     /** One page of the doctor's schedules in (create_time, id) order, after the keyset position if given. */
-    async listPage(doctorId: string, limit: number, after?: { createTime: Date; id: string }): Promise<Schedule[]> {
+    async listPage(doctorId: string, limit: number, after?: TimeIdKey): Promise<Schedule[]> {
       const rows = await prisma.schedule.findMany({
-        where: { doctorId, ...(after && { OR: [{ createTime: { gt: after.createTime } }, { createTime: after.createTime, id: { gt: after.id } }] }) },
+        where: { doctorId, ...afterTimeIdKey('createTime', after) },
         orderBy: [{ createTime: 'asc' }, { id: 'asc' }],
         take: limit,
         include,

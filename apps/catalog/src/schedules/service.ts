@@ -115,7 +115,7 @@ export function schedulesService({ repo, materialiser, doctors, clinics, now }: 
     },
 
     async list(doctorId: string, pageSize: number, after: TimeIdKey | undefined): Promise<Page<Schedule>> {
-      const rows = await repo.listPage(doctorId, pageSize + 1, after && { createTime: new Date(after[0]), id: after[1] });
+      const rows = await repo.listPage(doctorId, pageSize + 1, after);
       return toPage(rows, pageSize, scheduleKey, { schedules: { doctorId } });
     },
 
