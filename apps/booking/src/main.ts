@@ -26,6 +26,7 @@ async function main(): Promise<void> {
       reconcileIntervalMs: config.BOOKING_RECONCILE_INTERVAL_MS,
       releaseIntervalMs: config.BOOKING_RELEASE_INTERVAL_MS,
       releaseMaxBackoffMs: config.BOOKING_RELEASE_MAX_BACKOFF_MS,
+      takenSlotMemoryMs: config.BOOKING_TAKEN_SLOT_MEMORY_MS,
     },
   );
   exitOnSignals(async () => {

@@ -6,6 +6,7 @@ import { pendingReconciler, type PendingReconciler } from './appointments/reconc
 import { appointmentsRepo } from './appointments/repo';
 import { appointmentsService } from './appointments/service';
 import { appointmentSettlement } from './appointments/settlement';
+import { slotGate } from './appointments/slot-gate';
 import { catalogGateway } from './catalog-gateway';
 import type { BookingPrisma } from './db';
 import { patientHandlers } from './patients/handlers';
@@ -33,6 +34,8 @@ export interface BookingServiceOptions {
   reconcileIntervalMs: number;
   releaseIntervalMs: number;
   releaseMaxBackoffMs: number;
+  /** How long this process remembers a slot it saw taken (slot-gate.ts); 0: not at all. */
+  takenSlotMemoryMs: number;
 }
 
 /** The running booking service: its gRPC server and background loops. */
@@ -53,7 +56,14 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
     leaseMs: 2 * options.catalogTimeoutMs,
   });
   const settlement = appointmentSettlement(appointmentRows, releases, deps.log);
-  const appointments = appointmentsService({ reconcileGraceMs: options.reconcileGraceMs, repo: appointmentRows, catalog, settlement, releases });
+  const appointments = appointmentsService({
+    reconcileGraceMs: options.reconcileGraceMs,
+    repo: appointmentRows,
+    catalog,
+    settlement,
+    releases,
+    gate: slotGate(options.takenSlotMemoryMs),
+  });
   const patients = patientsService(patientsRepo(deps.prisma));
   const reconciler = pendingReconciler(appointmentRows, catalog, settlement, deps.log, { graceMs: options.reconcileGraceMs });
 

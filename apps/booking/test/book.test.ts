@@ -130,6 +130,33 @@ describe('BookAppointment', () => {
   });
 });
 
+describe('BookAppointment rush on one slot', () => {
+  it('books it once; the others get SLOT_UNAVAILABLE, each with a FAILED record', async () => {
+    const slot = freshSlot();
+    const patients = await Promise.all(Array.from({ length: 12 }, (_, i) => createPatient(sys.client, { displayName: `Rush ${i}` })));
+    const outcomes = await Promise.all(
+      patients.map((p) =>
+        sys.client.bookAppointment({ slotId: slot.id, patientId: p.id, requestId: newRequestId(), reason: '' }).then(
+          ({ appointment }) => appointment!.status,
+          (err: unknown) => (isServiceError(err) ? err.code : err),
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o === AppointmentStatus.APPOINTMENT_STATUS_BOOKED)).toHaveLength(1);
+    expect(outcomes.filter((o) => o === status.FAILED_PRECONDITION)).toHaveLength(11);
+    const { rows } = await sys.sql.query<{ status: string; n: number }>(
+      'SELECT status::text, count(*)::int AS n FROM appointment WHERE slot_id = $1 GROUP BY status ORDER BY status',
+      [slot.id],
+    );
+    expect(rows).toEqual([
+      { status: 'booked', n: 1 },
+      { status: 'failed', n: 11 },
+    ]);
+    const winner = await sys.sql.query<{ id: string }>(`SELECT id::text FROM appointment WHERE slot_id = $1 AND status = 'booked'`, [slot.id]);
+    expect(await storedSlot(sys.catalog, slot.id)).toEqual({ status: 'booked', claim_id: winner.rows[0].id });
+  });
+});
+
 describe('BookAppointment retries', () => {
   it('returns the same appointment for the same request_id, without a second row or claim', async () => {
     const slot = freshSlot();
@@ -144,6 +171,16 @@ describe('BookAppointment retries', () => {
     expect(upper).toEqual(first);
     expect(await appointmentsOfRequest(sys.sql, alice.id, requestId)).toHaveLength(1);
     expect(await tableSnapshot(sys.catalog.sql)).toEqual(catalogBefore);
+  });
+
+  it('answers a retry with its appointment after the slot has started', async () => {
+    const slot = freshSlot();
+    const request = { slotId: slot.id, patientId: alice.id, requestId: newRequestId(), reason: '' };
+    const { appointment: first } = await sys.client.bookAppointment(request);
+    // Fixture: into the past in catalog's database (clear of the SLOT_IN_PAST test's slot of the same doctor).
+    await sys.catalog.sql.query(`UPDATE slot SET start_time = now() - interval '3 hours', end_time = now() - interval '160 minutes' WHERE id = $1`, [slot.id]);
+    const { appointment: again } = await sys.client.bookAppointment(request);
+    expect(again).toEqual(first);
   });
 
   it('answers parallel copies of one request with the same appointment', async () => {

@@ -32,6 +32,14 @@ describe('catalog unreachable (nothing listens on its port)', () => {
     await expectRefused(sys, () => sys.client.bookAppointment(request), status.UNAVAILABLE, { reason: 'CATALOG_UNAVAILABLE' });
   });
 
+  it('answers a retry of a recorded request from its record, without catalog', async () => {
+    const slot = fakeSlot();
+    const requestId = newRequestId();
+    const id = await insertAppointment(sys.sql, { patientId: patient.id, slot, status: 'booked', requestId });
+    const { appointment } = await sys.client.bookAppointment({ slotId: slot.id, patientId: patient.id, requestId, reason: '' });
+    expect(appointment).toMatchObject({ id, status: AppointmentStatus.APPOINTMENT_STATUS_BOOKED });
+  });
+
   it('fails RescheduleAppointment with UNAVAILABLE, leaving the appointment untouched', async () => {
     // Fixture: a booked appointment (catalog is not there to book it).
     const id = await insertAppointment(sys.sql, { patientId: patient.id, slot: fakeSlot(), status: 'booked' });

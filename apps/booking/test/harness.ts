@@ -30,6 +30,7 @@ export const TEST_BOOKING_OPTIONS: Omit<BookingServiceOptions, 'port'> = {
   reconcileIntervalMs: 3_600_000,
   releaseIntervalMs: 3_600_000,
   releaseMaxBackoffMs: 1000,
+  takenSlotMemoryMs: 1000,
 };
 
 /** Starts catalog and booking over fresh databases; booking reaches catalog at `catalogAddress` if given. */

@@ -69,7 +69,23 @@ export function appointmentsRepo(prisma: BookingPrisma) {
   }
 
   return {
-    create: (appointment: NewAppointment) => prisma.appointment.create({ data: appointment }),
+    /**
+     * Inserts the appointment in one statement. A PENDING one is committed
+     * durably: it is the intent that the claim and the reconciler rely on. A
+     * FAILED one (its slot was already taken) only answers retries of its
+     * request, so its commit does not wait for the WAL flush: losing it makes
+     * a retry ask catalog again, which is as right.
+     */
+    async create(a: NewAppointment): Promise<Appointment> {
+      const relaxedCommit = a.status === 'failed' ? Prisma.sql`FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit` : Prisma.empty;
+      const rows = await prisma.$queryRaw<Appointment[]>`
+        INSERT INTO appointment (patient_id, request_id, slot_id, doctor_id, clinic_id, start_time, end_time, status, reason, replaces_appointment_id)
+        SELECT ${a.patientId}::uuid, ${a.requestId}, ${a.slotId}::uuid, ${a.doctorId}::uuid, ${a.clinicId}::uuid, ${a.startTime}::timestamptz,
+          ${a.endTime}::timestamptz, ${a.status}::appointment_status, ${a.reason}, ${a.replacesAppointmentId}::uuid
+        ${relaxedCommit}
+        RETURNING ${COLUMNS}`;
+      return rows[0];
+    },
 
     findById: (id: string) => prisma.appointment.findUnique({ where: { id } }),
 

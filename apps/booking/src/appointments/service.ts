@@ -12,6 +12,7 @@ import type { CallerContext, CatalogGateway } from '../catalog-gateway';
 import type { ReleaseDispatcher } from '../releases/dispatcher';
 import type { Appointment, AppointmentFilter, AppointmentsRepo } from './repo';
 import { slotUnavailable, type AppointmentSettlement } from './settlement';
+import type { SlotGate, TakenSlot } from './slot-gate';
 
 export interface BookingRequest {
   slotId: string;
@@ -33,6 +34,8 @@ export interface AppointmentsDeps {
   catalog: CatalogGateway;
   settlement: AppointmentSettlement;
   releases: ReleaseDispatcher;
+  /** This process's bookings of one slot, one at a time (slot-gate.ts). */
+  gate: SlotGate;
   now?: () => Date;
 }
 
@@ -44,13 +47,15 @@ const MIN_CLAIM_WINDOW_MS = 100;
 
 const appointmentKey = (a: Appointment): TimeIdKey => [a.startTime.toISOString(), a.id];
 
+const slotOf = (a: Appointment): TakenSlot => ({ id: a.slotId, doctorId: a.doctorId, clinicId: a.clinicId, startTime: a.startTime, endTime: a.endTime });
+
 /**
  * The booking protocol. Intent first (a PENDING appointment, durable before
  * any claim), then the claim in catalog with the appointment id as claim id,
  * then BOOKED or FAILED. Whatever is interrupted stays PENDING, and a retry
  * or the reconciler finishes it by the same rules.
  */
-export function appointmentsService({ reconcileGraceMs, repo, catalog, settlement, releases, now = () => new Date() }: AppointmentsDeps) {
+export function appointmentsService({ reconcileGraceMs, repo, catalog, settlement, releases, gate, now = () => new Date() }: AppointmentsDeps) {
   async function get(id: string): Promise<Appointment> {
     const appointment = await repo.findById(id);
     if (!appointment) throw new NotFoundError('appointment', id);
@@ -71,6 +76,8 @@ export function appointmentsService({ reconcileGraceMs, repo, catalog, settlemen
     }
     const deadline = new Date(Math.min(settleBy, caller.deadline ? +caller.deadline : Infinity));
     const outcome = await catalog.claimSlot(appointment.slotId, appointment.id, { ...caller, deadline });
+    // Held now, by this claim or another: later bookings of it here are answered at once.
+    gate.markTaken(slotOf(appointment));
     if (outcome.claimed) return settlement.claimed(appointment);
     await settlement.notClaimed(appointment);
     throw slotUnavailable(appointment);
@@ -93,42 +100,67 @@ export function appointmentsService({ reconcileGraceMs, repo, catalog, settlemen
     }
   }
 
-  /** Records the intent for a slot known to catalog; a concurrent twin of the same request resumes instead. */
-  async function recordAndClaim(
-    intent: { patientId: string; requestId: string; slotId: string; reason: string; replacesAppointmentId: string | null },
-    caller: CallerContext,
-  ): Promise<Appointment> {
-    const slot = await catalog.getSlot(intent.slotId, caller);
+  /** The slot to book, from this process's memory of it as taken or else from catalog; SLOT_IN_PAST once it has started. */
+  async function slotToBook(slotId: string, known: TakenSlot | undefined, caller: CallerContext): Promise<TakenSlot & { open: boolean }> {
+    const slot = known ? { ...known, open: false } : await catalog.getSlot(slotId, caller);
     if (slot.startTime <= now()) {
       throw new FailedPreconditionError(`slot ${slot.id} has already started`, 'SLOT_IN_PAST', { slot_id: slot.id });
     }
-    let appointment: Appointment;
-    try {
-      appointment = await repo.create({
-        ...intent,
-        doctorId: slot.doctorId,
-        clinicId: slot.clinicId,
-        startTime: slot.startTime,
-        endTime: slot.endTime,
-        // A slot already taken fails at once, without a claim; the FAILED
-        // record still answers retries of this request_id.
-        status: slot.open ? 'pending' : 'failed',
-      });
-    } catch (err) {
-      if (violates(err, 'appointment_patient_id_request_id_key')) {
-        const twin = await repo.findByRequest(intent.patientId, intent.requestId);
-        if (twin) return resume(twin, intent.slotId, intent.replacesAppointmentId, caller);
+    return slot;
+  }
+
+  /**
+   * Records the intent for a slot known to catalog and claims it; a
+   * concurrent twin of the same request resumes instead. A slot already
+   * taken, by catalog's answer or this process's memory of it (the gate),
+   * fails at once without a claim; the FAILED record still answers retries
+   * of this request_id.
+   */
+  function recordAndClaim(
+    intent: { patientId: string; requestId: string; slotId: string; reason: string; replacesAppointmentId: string | null },
+    caller: CallerContext,
+  ): Promise<Appointment> {
+    return gate.turn(intent.slotId, async (known) => {
+      let slot: TakenSlot & { open: boolean };
+      try {
+        slot = await slotToBook(intent.slotId, known, caller);
+      } catch (err) {
+        // Refused before anything was written (slot unknown or started,
+        // catalog unreachable): a retry of an earlier request is still
+        // answered by that request's record.
+        const earlier = await repo.findByRequest(intent.patientId, intent.requestId);
+        if (earlier) return resume(earlier, intent.slotId, intent.replacesAppointmentId, caller);
+        throw err;
       }
-      if (violates(err, 'appointment_patient_id_fkey')) throw new NotFoundError('patient', intent.patientId);
-      if (violates(err, 'appointment_one_live_replacement_key')) {
-        throw new FailedPreconditionError(`appointment ${intent.replacesAppointmentId} is already being rescheduled`, 'RESCHEDULE_IN_PROGRESS', {
-          appointment_id: intent.replacesAppointmentId ?? '',
+      let appointment: Appointment;
+      try {
+        appointment = await repo.create({
+          ...intent,
+          doctorId: slot.doctorId,
+          clinicId: slot.clinicId,
+          startTime: slot.startTime,
+          endTime: slot.endTime,
+          status: slot.open ? 'pending' : 'failed',
         });
+      } catch (err) {
+        if (violates(err, 'appointment_patient_id_request_id_key')) {
+          const twin = await repo.findByRequest(intent.patientId, intent.requestId);
+          if (twin) return resume(twin, intent.slotId, intent.replacesAppointmentId, caller);
+        }
+        if (violates(err, 'appointment_patient_id_fkey')) throw new NotFoundError('patient', intent.patientId);
+        if (violates(err, 'appointment_one_live_replacement_key')) {
+          throw new FailedPreconditionError(`appointment ${intent.replacesAppointmentId} is already being rescheduled`, 'RESCHEDULE_IN_PROGRESS', {
+            appointment_id: intent.replacesAppointmentId ?? '',
+          });
+        }
+        throw err;
       }
-      throw err;
-    }
-    if (appointment.status === 'failed') throw slotUnavailable(appointment);
-    return claimAndSettle(appointment, caller);
+      if (appointment.status === 'failed') {
+        gate.markTaken(slotOf(appointment));
+        throw slotUnavailable(appointment);
+      }
+      return claimAndSettle(appointment, caller);
+    });
   }
 
   function assertUpcomingBooking(appointment: Appointment): void {
@@ -151,18 +183,21 @@ export function appointmentsService({ reconcileGraceMs, repo, catalog, settlemen
     const cancelled = await repo.cancel(appointment, reason);
     if (!cancelled) return cancel(id, reason, caller); // changed under us: answer by its new state
     await releases.deliverNow(cancelled.slotId, cancelled.id, caller);
+    gate.forget(cancelled.slotId);
     return cancelled;
   }
 
   return {
     get,
 
-    /** Books a slot; idempotent per (patient, request_id). */
-    async book(request: BookingRequest, caller: CallerContext): Promise<Appointment> {
-      const existing = await repo.findByRequest(request.patientId, request.requestId);
-      if (existing) return resume(existing, request.slotId, null, caller);
-      return recordAndClaim({ ...request, replacesAppointmentId: null }, caller);
-    },
+    /**
+     * Books a slot; idempotent per (patient, request_id). A retry is found by
+     * the unique key when its record is inserted (or when the slot is
+     * refused), not by a lookup first: a first attempt, the common case,
+     * costs one statement less.
+     */
+    book: (request: BookingRequest, caller: CallerContext): Promise<Appointment> =>
+      recordAndClaim({ ...request, replacesAppointmentId: null }, caller),
 
     cancel,
 
