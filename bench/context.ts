@@ -71,6 +71,8 @@ export interface ScenarioResult {
   cpuCores?: Record<string, number>;
   /** CPU milliseconds per operation, by process. */
   cpuMsPerOp?: Record<string, number>;
+  /** Each service's peak RSS during the scenario, in MB. */
+  peakRssMb?: Record<string, number>;
   /** The busiest statements while the scenario ran (pg_stat_statements), when available. */
   topStatements?: TopStatement[];
   extra?: Record<string, unknown>;

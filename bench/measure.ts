@@ -1,12 +1,14 @@
 import type { BenchContext, TopStatement } from './context';
 import { withClient } from './database';
 import type { LoadResult } from './load';
-import { cpuShare, cpuSnapshot, type WatchedProcesses } from './resources';
+import { cpuShare, cpuSnapshot, resetPeakRss, sampleProcess, type WatchedProcesses } from './resources';
 
 export interface Measured {
   result: LoadResult;
   cpuCores: Record<string, number>;
   cpuMsPerOp: Record<string, number>;
+  /** Each service's peak RSS while `run` ran, in MB (VmHWM, reset when it started). */
+  peakRssMb: Record<string, number>;
   topStatements?: TopStatement[];
 }
 
@@ -36,7 +38,8 @@ async function topStatements(ctx: BenchContext, databases: string[]): Promise<To
 
 /**
  * Runs `run` and returns its figures with the CPU each process used meanwhile
- * (services, PostgreSQL with all its backends, this load generator) and, when
+ * (services, PostgreSQL with all its backends, this load generator), each
+ * service's peak RSS meanwhile and, when
  * pg_stat_statements is loaded, the busiest statements of the run's databases.
  */
 export async function measure(ctx: BenchContext, run: () => Promise<LoadResult>, extraPids: Record<string, number | undefined> = {}): Promise<Measured> {
@@ -46,6 +49,8 @@ export async function measure(ctx: BenchContext, run: () => Promise<LoadResult>,
   // not counted in this window (the postmaster's cutime).
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   const w = watched(ctx, extraPids);
+  const services = { catalog: ctx.services.catalog.pid, booking: ctx.services.booking.pid };
+  for (const pid of Object.values(services)) if (pid) resetPeakRss(pid);
   const before = cpuSnapshot(w);
   const t0 = performance.now();
   const result = await run();
@@ -54,6 +59,11 @@ export async function measure(ctx: BenchContext, run: () => Promise<LoadResult>,
   const cpuMsPerOp = Object.fromEntries(
     Object.entries(cpuCores).map(([name, cores]) => [name, result.ops ? Math.round(((cores * result.elapsedMs) / result.ops) * 1000) / 1000 : 0]),
   );
+  const peakRssMb: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(services)) {
+    const sample = pid ? sampleProcess(pid) : undefined;
+    if (sample) peakRssMb[name] = sample.peakRssMb;
+  }
   const top = await topStatements(ctx, [ctx.dataset.catalogDb, ctx.dataset.bookingDb, `${ctx.options.prefix}_peer`]);
-  return { result, cpuCores, cpuMsPerOp, topStatements: top };
+  return { result, cpuCores, cpuMsPerOp, peakRssMb, topStatements: top };
 }

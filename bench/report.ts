@@ -32,7 +32,7 @@ export interface BenchReport {
   scenarios: ScenarioResult[];
   scaling: ScalePoint[];
   peers: PeerResult[];
-  resources: Record<string, { peakRssMb: number; rssMb: number; cpuSeconds: number } | undefined>;
+  resources: Record<string, { peakRssMb: number; startupPeakRssMb?: number; rssMb: number; cpuSeconds: number } | undefined>;
   invariants?: { checked: boolean; violations: string[]; note?: string };
   targets: Target[];
   failures: string[];
@@ -138,17 +138,21 @@ export function toMarkdown(report: BenchReport): string {
     }
   }
   lines.push('');
-  lines.push('| CPU ms per op | catalog | booking | PostgreSQL | load generator | cores busy |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| CPU ms per op | catalog | booking | PostgreSQL | load generator | cores busy | peak RSS MB catalog | peak RSS MB booking |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const s of report.scenarios.filter((s) => s.cpuMsPerOp)) {
     const c = s.cpuMsPerOp!;
     const cores = Object.values(s.cpuCores ?? {}).reduce((a, b) => a + b, 0);
-    lines.push(`| ${s.name} | ${f(c.catalog, 3)} | ${f(c.booking, 3)} | ${f(c.postgres, 3)} | ${f(c.bench, 3)} | ${f(cores, 2)} |`);
+    lines.push(
+      `| ${s.name} | ${f(c.catalog, 3)} | ${f(c.booking, 3)} | ${f(c.postgres, 3)} | ${f(c.bench, 3)} | ${f(cores, 2)} | ${f(s.peakRssMb?.catalog, 0)} | ${f(s.peakRssMb?.booking, 0)} |`,
+    );
   }
   const res = Object.entries(report.resources).filter(([, r]) => r);
   if (res.length) {
     lines.push('');
-    lines.push(`Peak RSS (VmHWM): ${res.map(([name, r]) => `${name} ${f(r!.peakRssMb, 0)} MB`).join(', ')}.`);
+    lines.push(
+      `Peak RSS (VmHWM) over the run: ${res.map(([name, r]) => `${name} ${f(r!.peakRssMb, 0)} MB${r!.startupPeakRssMb ? ` (${f(r!.startupPeakRssMb, 0)} MB at start-up)` : ''}`).join(', ')}.`,
+    );
   }
   if (report.targets.length) {
     lines.push('');

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 
 let clockTicks: number | undefined;
 function ticksPerSecond(): number {
@@ -45,6 +45,20 @@ export function sampleProcess(pid: number): ProcessSample | undefined {
     };
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Resets the process's peak resident set size (VmHWM) to its current one
+ * (Linux: "5" to /proc/<pid>/clear_refs), so that the next reading is the
+ * peak since now; false where that is not possible.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
   }
 }
 

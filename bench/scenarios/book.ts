@@ -50,6 +50,7 @@ export async function bookScenario(ctx: BenchContext): Promise<ScenarioResult> {
       p99Ratio: ratio(m.result.latencyMs.p99, baseline.latencyMs.p99),
       cpuCores: m.cpuCores,
       cpuMsPerOp: m.cpuMsPerOp,
+      peakRssMb: m.peakRssMb,
       topStatements: m.topStatements,
       failures,
     };

@@ -60,6 +60,7 @@ export async function cancelRebookScenario(ctx: BenchContext): Promise<ScenarioR
       p99Ratio: ratio(m.result.latencyMs.p99, baseline.latencyMs.p99),
       cpuCores: m.cpuCores,
       cpuMsPerOp: m.cpuMsPerOp,
+      peakRssMb: m.peakRssMb,
       topStatements: m.topStatements,
       failures: m.result.errorCount ? [`cancel-rebook: ${m.result.errorCount} errors ${JSON.stringify(m.result.errors)}`] : [],
     };

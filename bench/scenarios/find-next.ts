@@ -56,6 +56,7 @@ export async function findNextScenario(ctx: BenchContext): Promise<ScenarioResul
       p99Ratio: baseline ? ratio(m.result.latencyMs.p99, baseline.latencyMs.p99) : null,
       cpuCores: m.cpuCores,
       cpuMsPerOp: m.cpuMsPerOp,
+      peakRssMb: m.peakRssMb,
       topStatements: m.topStatements,
       extra: { emptyAnswers: empty },
       failures: m.result.errorCount ? [`find-next: ${m.result.errorCount} errors ${JSON.stringify(m.result.errors)}`] : [],

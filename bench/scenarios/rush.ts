@@ -85,6 +85,7 @@ export async function rushScenario(ctx: BenchContext): Promise<ScenarioResult> {
       p99Ratio: ratio(m.result.latencyMs.p99, baseline.result.latencyMs.p99),
       cpuCores: m.cpuCores,
       cpuMsPerOp: m.cpuMsPerOp,
+      peakRssMb: m.peakRssMb,
       topStatements: m.topStatements,
       extra: { winners, losers, otherErrors: others, pendingAfterRush, settledWinners, doubleBookings, slotsNotHeldByTheirAppointment: mismatched, baselineWinners: baseline.winners },
       failures,

@@ -69,6 +69,7 @@ export async function searchScenario(ctx: BenchContext): Promise<ScenarioResult>
     p99Ratio: ratio(m.result.latencyMs.p99, baseline.latencyMs.p99),
     cpuCores: m.cpuCores,
     cpuMsPerOp: m.cpuMsPerOp,
+    peakRssMb: m.peakRssMb,
     topStatements: m.topStatements,
     extra: { emptyPages: empty, plans: await searchPlans(ctx) },
     failures,
