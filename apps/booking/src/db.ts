@@ -1,9 +1,10 @@
-import { createPrismaClient } from '@carebook/server';
+import { createServiceDatabase, type ServiceDatabase } from '@carebook/server';
 import { PrismaClient } from './generated/prisma/client';
 
 export type BookingPrisma = PrismaClient;
+export type BookingDatabase = ServiceDatabase<BookingPrisma>;
 
-/** A Prisma Client over a pg pool of `poolSize` connections to the booking database. */
-export function createBookingPrisma(databaseUrl: string, poolSize: number): BookingPrisma {
-  return createPrismaClient(PrismaClient, databaseUrl, { poolSize });
+/** The booking database: a Prisma Client, and for the hot path's prepared statements the pool of `poolSize` connections under it. */
+export function createBookingDatabase(databaseUrl: string, poolSize: number): BookingDatabase {
+  return createServiceDatabase(PrismaClient, databaseUrl, { poolSize });
 }

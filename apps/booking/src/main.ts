@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { createCatalogClient } from '@carebook/proto/catalog';
 import { configOrExit, createLogger, exitOnSignals, migrateDatabase } from '@carebook/server';
 import { loadBookingConfig } from './config';
-import { createBookingPrisma } from './db';
+import { createBookingDatabase } from './db';
 import { startBookingService } from './server';
 
 const migrationsDir = fileURLToPath(new URL('../../../prisma/booking/migrations', import.meta.url));
@@ -11,12 +11,12 @@ async function main(): Promise<void> {
   const config = configOrExit('booking', () => loadBookingConfig());
   const log = createLogger('booking', config.LOG_LEVEL);
   await migrateDatabase(config.BOOKING_DATABASE_URL, migrationsDir, log);
-  const prisma = createBookingPrisma(config.BOOKING_DATABASE_URL, config.BOOKING_DB_POOL_SIZE);
+  const { prisma, sql } = createBookingDatabase(config.BOOKING_DATABASE_URL, config.BOOKING_DB_POOL_SIZE);
   const catalog = createCatalogClient(config.CATALOG_ADDRESS, {
     'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
   });
   const service = await startBookingService(
-    { prisma, catalog, log },
+    { prisma, sql, catalog, log },
     {
       host: config.BOOKING_HOST,
       port: config.BOOKING_PORT,

@@ -1,6 +1,6 @@
 import { BookingServiceService } from '@carebook/proto/booking';
 import type { CatalogClient } from '@carebook/proto/catalog';
-import { pingDatabase, registration, runPeriodically, startGrpcServer, type Logger } from '@carebook/server';
+import { pingDatabase, registration, runPeriodically, startGrpcServer, type Logger, type SqlPool } from '@carebook/server';
 import { appointmentHandlers } from './appointments/handlers';
 import { pendingReconciler, type PendingReconciler } from './appointments/reconciler';
 import { appointmentsRepo } from './appointments/repo';
@@ -20,6 +20,8 @@ export const BOOKING_ERROR_DOMAIN = 'booking.carebook.dev';
 
 export interface BookingDeps {
   prisma: BookingPrisma;
+  /** The pool under `prisma`, for the booking path's prepared statements. */
+  sql: SqlPool;
   /** The process's one long-lived catalog client. */
   catalog: CatalogClient;
   log: Logger;
@@ -50,7 +52,7 @@ export interface RunningBooking {
 /** Builds the booking service on `deps` and starts its server, reconciler and release dispatcher. */
 export async function startBookingService(deps: BookingDeps, options: BookingServiceOptions): Promise<RunningBooking> {
   const catalog = catalogGateway(deps.catalog, options.catalogTimeoutMs);
-  const appointmentRows = appointmentsRepo(deps.prisma);
+  const appointmentRows = appointmentsRepo(deps.prisma, deps.sql);
   const releases = releaseDispatcher(releasesRepo(deps.prisma), catalog, deps.log, {
     maxBackoffMs: options.releaseMaxBackoffMs,
     leaseMs: 2 * options.catalogTimeoutMs,

@@ -4,7 +4,7 @@ import { createCatalogClient, type CatalogClient } from '@carebook/proto/catalog
 import { createLogger } from '@carebook/server';
 import { createTestDatabase } from '@carebook/testing';
 import { startCatalogUnderTest, type CatalogUnderTest } from '../../catalog/test/harness';
-import { createBookingPrisma, type BookingPrisma } from '../src/db';
+import { createBookingDatabase, type BookingPrisma } from '../src/db';
 import { startBookingService, type BookingServiceOptions, type RunningBooking } from '../src/server';
 
 /** Booking (and the catalog it calls), each on its own database and port. */
@@ -39,10 +39,10 @@ export async function startBookingUnderTest(
 ): Promise<BookingUnderTest> {
   const catalog = options.catalog ?? (await startCatalogUnderTest());
   const db = await createTestDatabase('booking');
-  const prisma = createBookingPrisma(db.url, 20);
+  const { prisma, sql: bookingSql } = createBookingDatabase(db.url, 20);
   const log = createLogger('booking', process.env.TEST_LOG_LEVEL ?? 'silent');
   const catalogClientOfBooking = createCatalogClient(options.catalogAddress ?? catalog.address);
-  const service = await startBookingService({ prisma, catalog: catalogClientOfBooking, log }, { ...TEST_BOOKING_OPTIONS, port: 0, ...options });
+  const service = await startBookingService({ prisma, sql: bookingSql, catalog: catalogClientOfBooking, log }, { ...TEST_BOOKING_OPTIONS, port: 0, ...options });
   const client = createBookingClient(`127.0.0.1:${service.port}`);
   const sql = new pg.Pool({ connectionString: db.url, max: 4 });
   return {

@@ -8,7 +8,7 @@ import { createCatalogPrisma } from '../../catalog/src/db';
 import { startCatalogServer } from '../../catalog/src/server';
 import { createPatient, createSchedule, insertAppointment, newRequestId } from './booking-fixtures';
 import { TEST_BOOKING_OPTIONS } from './harness';
-import { createBookingPrisma } from '../src/db';
+import { createBookingDatabase } from '../src/db';
 import { startBookingService, type RunningBooking } from '../src/server';
 
 // Both services on databases whose default time zone is not UTC (as a
@@ -44,8 +44,8 @@ describe.each(['America/Los_Angeles', 'Pacific/Auckland'])('with databases in %s
     const catalogPrisma = createCatalogPrisma(catalogDb.url, 5);
     const catalogServer: CarebookGrpcServer = await startCatalogServer({ prisma: catalogPrisma, log }, { host: '127.0.0.1', port: 0, shutdownGraceMs: 1000 });
     const catalogOfBooking = createCatalogClient(`127.0.0.1:${catalogServer.port}`);
-    const bookingPrisma = createBookingPrisma(bookingDb.url, 5);
-    service = await startBookingService({ prisma: bookingPrisma, catalog: catalogOfBooking, log }, { ...TEST_BOOKING_OPTIONS, port: 0 });
+    const { prisma: bookingPrisma, sql: bookingSql } = createBookingDatabase(bookingDb.url, 5);
+    service = await startBookingService({ prisma: bookingPrisma, sql: bookingSql, catalog: catalogOfBooking, log }, { ...TEST_BOOKING_OPTIONS, port: 0 });
     booking = createBookingClient(`127.0.0.1:${service.port}`);
     catalog = createCatalogClient(`127.0.0.1:${catalogServer.port}`);
     sql = new pg.Pool({ connectionString: bookingDb.url, max: 2 });

@@ -9,5 +9,6 @@ export * from './migrate';
 export * from './page-token';
 export * from './periodic';
 export * from './postgres-errors';
+export * from './prepared-statements';
 export * from './prisma';
 export * from './validation';

@@ -1,4 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 
 /** What the services need of their generated Prisma Client class. */
 type PrismaClientClass<T> = new (options: { adapter: PrismaPg; transactionOptions: { maxWait: number; timeout: number } }) => T;
@@ -14,25 +15,34 @@ export interface PoolSettings {
 const DEFAULT_STATEMENT_TIMEOUT_MS = 5_000;
 const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000;
 
-/** A service's Prisma Client over a pg pool (Prisma 7 driver adapter; no query engine binary). */
-export function createPrismaClient<T>(Client: PrismaClientClass<T>, databaseUrl: string, settings: PoolSettings): T {
+/** A service's database: its Prisma Client, and the pg pool under it for prepared statements (prepared-statements.ts). */
+export interface ServiceDatabase<T> {
+  prisma: T;
+  sql: pg.Pool;
+}
+
+/** A service's Prisma Client over a pg pool (Prisma 7 driver adapter; no query engine binary), and that pool. */
+export function createServiceDatabase<T>(Client: PrismaClientClass<T>, databaseUrl: string, settings: PoolSettings): ServiceDatabase<T> {
   const statementTimeout = settings.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
   const connectionTimeout = settings.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS;
-  return new Client({
+  const sql = new pg.Pool({
+    connectionString: databaseUrl,
+    max: settings.poolSize,
+    connectionTimeoutMillis: connectionTimeout,
+    // TimeZone=UTC: the pg adapter writes timestamps without an offset and
+    // reads every timestamptz as if it were UTC (prisma/orm#26786), so any
+    // other session time zone shifts times by its offset.
+    options: `-c statement_timeout=${statementTimeout} -c TimeZone=UTC`,
+  });
+  const prisma = new Client({
     // Prisma's own defaults (2 s to get a connection for a transaction, 5 s
     // for all of it) failed transactions under load that the pool would have
     // served: a transaction waits for a connection as long as a query does.
     transactionOptions: { maxWait: connectionTimeout, timeout: connectionTimeout + statementTimeout },
-    adapter: new PrismaPg({
-      connectionString: databaseUrl,
-      max: settings.poolSize,
-      connectionTimeoutMillis: connectionTimeout,
-      // TimeZone=UTC: the pg adapter writes timestamps without an offset and
-      // reads every timestamptz as if it were UTC (prisma/orm#26786), so any
-      // other session time zone shifts times by its offset.
-      options: `-c statement_timeout=${statementTimeout} -c TimeZone=UTC`,
-    }),
+    // The pool is ended with the client ($disconnect).
+    adapter: new PrismaPg(sql, { disposeExternalPool: true }),
   });
+  return { prisma, sql };
 }
 
 /** Resolves when the database behind `prisma` answers a trivial query. */

@@ -1,15 +1,17 @@
-import { afterTimeIdKey, type TimeIdKey } from '@carebook/server';
+import { afterTimeIdKey, queryPrepared, type SqlPool, type TimeIdKey } from '@carebook/server';
 import { Prisma } from '../generated/prisma/client';
 import type { Appointment } from '../generated/prisma/client';
 import type { BookingPrisma } from '../db';
 import { enqueueRelease } from '../releases/repo';
+import { APPOINTMENT_COLUMNS, INSERT_FAILED, INSERT_PENDING, SETTLE } from './statements';
 
 export type { Appointment };
 
+/** An appointment as booking first records it: the intent (PENDING), or at once FAILED for a slot already taken. */
 export type NewAppointment = Pick<
   Appointment,
-  'patientId' | 'requestId' | 'slotId' | 'doctorId' | 'clinicId' | 'startTime' | 'endTime' | 'status' | 'reason' | 'replacesAppointmentId'
->;
+  'patientId' | 'requestId' | 'slotId' | 'doctorId' | 'clinicId' | 'startTime' | 'endTime' | 'reason' | 'replacesAppointmentId'
+> & { status: 'pending' | 'failed' };
 
 export interface AppointmentFilter {
   patientId?: string;
@@ -26,15 +28,10 @@ export type RescheduleResult =
 /** Thrown inside a transaction only to roll it back. */
 class RollBack extends Error {}
 
-// Raw queries return the columns under the Prisma model's field names.
-const COLUMNS = Prisma.sql`
-  id, patient_id AS "patientId", request_id AS "requestId", slot_id AS "slotId", doctor_id AS "doctorId",
-  clinic_id AS "clinicId", start_time AS "startTime", end_time AS "endTime", status, reason,
-  cancel_reason AS "cancelReason", replaces_appointment_id AS "replacesAppointmentId",
-  create_time AS "createTime", update_time AS "updateTime"`;
+const COLUMNS = Prisma.raw(APPOINTMENT_COLUMNS);
 
-/** Queries over the appointment table. Status changes are conditional UPDATEs. */
-export function appointmentsRepo(prisma: BookingPrisma) {
+/** Queries over the appointment table. Status changes are conditional UPDATEs; a booking's own statements are prepared (statements.ts). */
+export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool) {
   /** Moves the appointment from one status to another; undefined if it was not in `from`. */
   async function transition(
     db: Prisma.TransactionClient | BookingPrisma,
@@ -57,33 +54,22 @@ export function appointmentsRepo(prisma: BookingPrisma) {
    * claim; the PENDING insert, which nothing could re-derive, stays durable.
    */
   async function settle(id: string, to: 'booked' | 'failed'): Promise<Appointment | undefined> {
-    // One statement, so one implicit transaction: set_config(…, true) lasts
-    // until its commit, which is the commit it relaxes. No BEGIN/COMMIT
-    // round trips, and no connection held across them.
-    const rows = await prisma.$queryRaw<Appointment[]>`
-      UPDATE appointment SET status = ${to}::appointment_status, update_time = now()
-      FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
-      WHERE id = ${id}::uuid AND status = 'pending'
-      RETURNING ${COLUMNS}`;
+    const rows = await queryPrepared<Appointment>(sql, SETTLE, [id, to]);
     return rows[0];
   }
 
   return {
     /**
-     * Inserts the appointment in one statement. A PENDING one is committed
-     * durably: it is the intent that the claim and the reconciler rely on. A
-     * FAILED one (its slot was already taken) only answers retries of its
-     * request, so its commit does not wait for the WAL flush: losing it makes
-     * a retry ask catalog again, which is as right.
+     * Inserts the appointment. A PENDING one is committed durably: it is the
+     * intent that the claim and the reconciler rely on. A FAILED one (its
+     * slot was already taken) only answers retries of its request, so its
+     * commit does not wait for the WAL flush: losing it makes a retry ask
+     * catalog again, which is as right.
      */
     async create(a: NewAppointment): Promise<Appointment> {
-      const relaxedCommit = a.status === 'failed' ? Prisma.sql`FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit` : Prisma.empty;
-      const rows = await prisma.$queryRaw<Appointment[]>`
-        INSERT INTO appointment (patient_id, request_id, slot_id, doctor_id, clinic_id, start_time, end_time, status, reason, replaces_appointment_id)
-        SELECT ${a.patientId}::uuid, ${a.requestId}, ${a.slotId}::uuid, ${a.doctorId}::uuid, ${a.clinicId}::uuid, ${a.startTime}::timestamptz,
-          ${a.endTime}::timestamptz, ${a.status}::appointment_status, ${a.reason}, ${a.replacesAppointmentId}::uuid
-        ${relaxedCommit}
-        RETURNING ${COLUMNS}`;
+      const statement = a.status === 'failed' ? INSERT_FAILED : INSERT_PENDING;
+      const values = [a.patientId, a.requestId, a.slotId, a.doctorId, a.clinicId, a.startTime, a.endTime, a.reason, a.replacesAppointmentId];
+      const rows = await queryPrepared<Appointment>(sql, statement, values);
       return rows[0];
     },
 

@@ -1,0 +1,35 @@
+import type { PreparedStatement } from '@carebook/server';
+
+// The statements every booking runs, prepared (libs/server prepared-statements.ts).
+
+/** The appointment's columns under the Prisma model's field names, so raw rows are Appointment objects. */
+export const APPOINTMENT_COLUMNS = `
+  id, patient_id AS "patientId", request_id AS "requestId", slot_id AS "slotId", doctor_id AS "doctorId",
+  clinic_id AS "clinicId", start_time AS "startTime", end_time AS "endTime", status, reason,
+  cancel_reason AS "cancelReason", replaces_appointment_id AS "replacesAppointmentId",
+  create_time AS "createTime", update_time AS "updateTime"`;
+
+// Within one statement, set_config(…, true) lasts until that statement's
+// implicit transaction commits: it relaxes exactly the commit it is part of.
+const RELAXED_COMMIT = `(SELECT set_config('synchronous_commit', 'off', true)) AS relaxed_commit`;
+
+const insertAppointment = (status: 'pending' | 'failed', from: string) => `
+  INSERT INTO appointment (patient_id, request_id, slot_id, doctor_id, clinic_id, start_time, end_time, status, reason, replaces_appointment_id)
+  SELECT $1::uuid, $2, $3::uuid, $4::uuid, $5::uuid, $6::timestamptz, $7::timestamptz, '${status}', $8, $9::uuid ${from}
+  RETURNING ${APPOINTMENT_COLUMNS}`;
+
+/** A PENDING appointment, committed durably. Values: patient, request id, slot, doctor, clinic, start, end, reason, replaced appointment. */
+export const INSERT_PENDING: PreparedStatement = { name: 'appointment_insert_pending', text: insertAppointment('pending', '') };
+
+/** A FAILED appointment, its commit not waiting for the WAL flush. Values as INSERT_PENDING. */
+export const INSERT_FAILED: PreparedStatement = { name: 'appointment_insert_failed', text: insertAppointment('failed', `FROM ${RELAXED_COMMIT}`) };
+
+/** PENDING → $2 ('booked' or 'failed'), its commit not waiting for the WAL flush. Values: id, status. */
+export const SETTLE: PreparedStatement = {
+  name: 'appointment_settle',
+  text: `
+    UPDATE appointment SET status = $2::appointment_status, update_time = now()
+    FROM ${RELAXED_COMMIT}
+    WHERE id = $1::uuid AND status = 'pending'
+    RETURNING ${APPOINTMENT_COLUMNS}`,
+};
