@@ -69,6 +69,7 @@ export async function rawClaim(ctx: BenchContext): Promise<LoadResult> {
     );
   } finally {
     await reopenSlots(ctx, claimed);
+    ctx.slots.giveBack(claimed);
   }
 }
 
@@ -115,7 +116,9 @@ export async function rawReleaseAndClaim(ctx: BenchContext): Promise<LoadResult>
       return runClosedLoop({ concurrency, durationMs, warmupMs }, op);
     });
   } finally {
-    await reopenSlots(ctx, held.map((h) => h.slotId));
+    const slotIds = held.map((h) => h.slotId);
+    await reopenSlots(ctx, slotIds);
+    ctx.slots.giveBack(slotIds);
   }
 }
 

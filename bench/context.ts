@@ -39,18 +39,20 @@ export interface SlotSupply {
   next(): string | undefined;
   take(n: number): string[];
   remaining(): number;
+  /** Takes back slots that are open again (a baseline reopened what it claimed), to be handed out again. */
+  giveBack(ids: string[]): void;
 }
 
-export function slotSupply(ids: string[]): SlotSupply {
-  let i = 0;
+export function slotSupply(initial: string[]): SlotSupply {
+  // Handed out from the end; given-back slots go there too, and come out first.
+  const ids = [...initial].reverse();
   return {
-    next: () => ids[i++],
-    take(n) {
-      const out = ids.slice(i, i + n);
-      i += out.length;
-      return out;
+    next: () => ids.pop(),
+    take: (n) => ids.splice(Math.max(0, ids.length - n)).reverse(),
+    remaining: () => ids.length,
+    giveBack(returned) {
+      for (const id of returned) ids.push(id); // no spread: tens of thousands of ids
     },
-    remaining: () => ids.length - i,
   };
 }
 
