@@ -54,6 +54,8 @@ const catalogSqlOnly: SqlOnlyObjects = {
     { table: 'slot', name: 'slot_open_start_time_idx', columns: ['start_time', 'id'], where: "(status = 'open'::slot_status)" },
     { table: 'slot', name: 'slot_open_doctor_start_time_idx', columns: ['doctor_id', 'start_time', 'id'], where: "(status = 'open'::slot_status)" },
     { table: 'slot', name: 'slot_open_clinic_start_time_idx', columns: ['clinic_id', 'start_time', 'id'], where: "(status = 'open'::slot_status)" },
+    // Slot specialty (migration 20261128000000_slot_specialty).
+    { table: 'slot', name: 'slot_open_specialty_start_time_idx', columns: ['specialty', 'start_time', 'id'], where: "(status = 'open'::slot_status)" },
     {
       table: 'slot',
       name: 'slot_open_clinic_doctor_start_time_idx',
@@ -113,8 +115,8 @@ describe('the drift check', () => {
         ALTER TABLE doctor ALTER COLUMN specialty SET DEFAULT 'general';
         DROP INDEX doctor_specialty_create_time_id_idx;
         CREATE INDEX doctor_display_name_idx ON doctor (display_name);
-        ALTER TABLE slot DROP CONSTRAINT slot_doctor_id_fkey;
-        ALTER TABLE slot ADD CONSTRAINT slot_doctor_id_fkey FOREIGN KEY (doctor_id) REFERENCES doctor(id) ON DELETE CASCADE ON UPDATE CASCADE;
+        ALTER TABLE slot DROP CONSTRAINT slot_doctor_id_specialty_fkey;
+        ALTER TABLE slot ADD CONSTRAINT slot_doctor_id_specialty_fkey FOREIGN KEY (doctor_id, specialty) REFERENCES doctor(id, specialty) ON DELETE CASCADE ON UPDATE NO ACTION;
         ALTER TABLE slot DROP CONSTRAINT slot_clinic_id_fkey;
         ALTER TABLE slot DROP CONSTRAINT slot_time_order_check;
         DROP INDEX slot_open_clinic_start_time_idx;
@@ -141,7 +143,8 @@ describe('the drift check', () => {
         "column doctor.specialty (Doctor) has DEFAULT 'general'::text, schema.prisma declares none",
         'normal index doctor_specialty_create_time_id_idx on doctor(specialty, create_time, id) is missing',
         'index doctor_display_name_idx on doctor is not in schema.prisma nor listed as SQL-only: CREATE INDEX doctor_display_name_idx ON public.doctor USING btree (display_name)',
-        'foreign key slot(doctor_id) → doctor(id) is ON DELETE CASCADE, schema.prisma says RESTRICT',
+        'foreign key slot(doctor_id, specialty) → doctor(id, specialty) is ON DELETE CASCADE, schema.prisma says RESTRICT',
+        'foreign key slot(doctor_id, specialty) → doctor(id, specialty) is ON UPDATE NO ACTION, schema.prisma says CASCADE',
         'foreign key slot(clinic_id) → clinic(id) is missing',
         'check constraint slot_time_order_check on slot is missing',
         'index slot_open_clinic_start_time_idx on slot(clinic_id, start_time, id) is missing',

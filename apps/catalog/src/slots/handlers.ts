@@ -19,6 +19,9 @@ const NEXT_AVAILABLE_HORIZON_MS = 90 * 24 * HOUR_MS;
 
 /** Slot as the API shows it; the names are empty unless the query joined them. */
 export function toSlotMessage(s: Slot & Partial<SlotNames>): SlotMessage {
+  // The slot's own specialty column (a search key) is shown only with the
+  // other names, as the API promises: all four, or none.
+  const named = s.doctorDisplayName !== undefined;
   return {
     id: s.id,
     doctorId: s.doctorId,
@@ -30,7 +33,7 @@ export function toSlotMessage(s: Slot & Partial<SlotNames>): SlotMessage {
     createTime: s.createTime,
     updateTime: s.updateTime,
     doctorDisplayName: s.doctorDisplayName ?? '',
-    specialty: s.specialty ?? '',
+    specialty: named ? s.specialty : '',
     clinicDisplayName: s.clinicDisplayName ?? '',
     clinicTimeZone: s.clinicTimeZone ?? '',
   };

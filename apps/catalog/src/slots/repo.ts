@@ -38,10 +38,11 @@ export function slotsRepo(prisma: CatalogPrisma) {
         // Batches of one doctor queue on the doctor's row instead of meeting
         // in the exclusion index, where racing inserts deadlock and one is
         // aborted only after deadlock_timeout. NO KEY UPDATE leaves the
-        // foreign-key checks of other writers alone.
-        await tx.$executeRaw`SELECT 1 FROM doctor WHERE id = ${doctorId}::uuid FOR NO KEY UPDATE`;
+        // foreign-key checks of other writers alone. The lock also holds the
+        // doctor's specialty, which each slot carries, until the commit.
+        const [doctor] = await tx.$queryRaw<{ specialty: string }[]>`SELECT specialty FROM doctor WHERE id = ${doctorId}::uuid FOR NO KEY UPDATE`;
         return tx.slot.createManyAndReturn({
-          data: intervals.map((i) => ({ doctorId, clinicId, startTime: i.startTime, endTime: i.endTime })),
+          data: intervals.map((i) => ({ doctorId, specialty: doctor.specialty, clinicId, startTime: i.startTime, endTime: i.endTime })),
         });
       }),
 

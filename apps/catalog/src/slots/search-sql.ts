@@ -45,30 +45,33 @@ export interface SlotKeyset {
   id: string;
 }
 
-/** Which index drives a search (docs/design.md, section 9.2); the plan test checks it. */
-export type SearchDriver = 'doctor' | 'clinics' | 'clinic-doctor pairs' | 'doctors' | 'time';
+/** Which index drives SearchSlots (docs/design.md, section 9.2); the plan test checks it. */
+export type SearchDriver = 'doctor' | 'clinics' | 'clinic-doctor pairs' | 'specialty' | 'time';
+
+/** Which index drives FindNextAvailable: the first slot of each doctor, or of each (clinic, doctor) pair. */
+export type NextAvailableDriver = 'doctors' | 'clinic-doctor pairs';
 
 const START_OF_DAY = '00:00:00';
 const END_OF_DAY = '24:00:00';
 
 /** The slot `s` under the Prisma model's field names, so raw queries yield the same Slot type. */
 export const SLOT_COLUMNS = Prisma.sql`
-  s.id, s.doctor_id AS "doctorId", s.clinic_id AS "clinicId", s.start_time AS "startTime", s.end_time AS "endTime",
+  s.id, s.doctor_id AS "doctorId", s.specialty, s.clinic_id AS "clinicId", s.start_time AS "startTime", s.end_time AS "endTime",
   s.status, s.claim_id AS "claimId", s.create_time AS "createTime", s.update_time AS "updateTime"`;
 
-/** The result row: the slot `s` plus the names of its doctor `d` and clinic `c`. */
+/** The result row: the slot `s` (its specialty is its doctor's) plus the names of its doctor `d` and clinic `c`. */
 export const SLOT_VIEW_COLUMNS = Prisma.sql`${SLOT_COLUMNS},
-  d.display_name AS "doctorDisplayName", d.specialty, c.display_name AS "clinicDisplayName", c.time_zone AS "clinicTimeZone"`;
+  d.display_name AS "doctorDisplayName", c.display_name AS "clinicDisplayName", c.time_zone AS "clinicTimeZone"`;
 
 /** The index that drives SearchSlots for these filters. */
 export function searchDriver(search: SlotSearch): SearchDriver {
   if (search.doctorId) return 'doctor';
   if (search.clinicId || search.near) return search.specialty ? 'clinic-doctor pairs' : 'clinics';
-  return search.specialty ? 'doctors' : 'time';
+  return search.specialty ? 'specialty' : 'time';
 }
 
 /** The index that drives FindNextAvailable for these filters. */
-export function nextAvailableDriver(search: NextAvailableSearch): SearchDriver {
+export function nextAvailableDriver(search: NextAvailableSearch): NextAvailableDriver {
   return search.clinicId || search.near ? 'clinic-doctor pairs' : 'doctors';
 }
 
@@ -154,7 +157,7 @@ function searchCandidates(search: SlotSearch, limit: number, after?: SlotKeyset)
       const conditions = [Prisma.sql`s.doctor_id = ${search.doctorId}::uuid`];
       if (search.clinicId) conditions.push(Prisma.sql`s.clinic_id = ${search.clinicId}::uuid`);
       if (search.near) conditions.push(Prisma.sql`s.clinic_id IN (SELECT k.id FROM clinic k WHERE ${withinSql('k', search.near)})`);
-      if (search.specialty) conditions.push(Prisma.sql`s.doctor_id IN (SELECT sd.id FROM doctor sd WHERE sd.specialty = ${search.specialty})`);
+      if (search.specialty) conditions.push(Prisma.sql`s.specialty = ${search.specialty}`);
       return { rows: firstSlots(search, conditions, limit, { after }) };
     }
     case 'clinics': {
@@ -173,11 +176,9 @@ function searchCandidates(search: SlotSearch, limit: number, after?: SlotKeyset)
         rows: best(Prisma.sql`${pairsWithSpecialty(search.specialty)} CROSS JOIN LATERAL (${perPair}) x`, limit),
       };
     }
-    case 'doctors': {
-      // Per doctor of the specialty, its first slots from slot_open_doctor_start_time_idx; then the best of those.
-      const perDoctor = firstSlots(search, [Prisma.sql`s.doctor_id = sd.id`], limit, { after });
-      return { rows: best(Prisma.sql`doctor sd CROSS JOIN LATERAL (${perDoctor}) x WHERE sd.specialty = ${search.specialty}`, limit) };
-    }
+    case 'specialty':
+      // The slot carries its doctor's specialty: slot_open_specialty_start_time_idx in order.
+      return { rows: firstSlots(search, [Prisma.sql`s.specialty = ${search.specialty}`], limit, { after }) };
     case 'time':
       // No filter to drive by: slot_open_start_time_idx in order.
       return { rows: firstSlots(search, [], limit, { after }) };
@@ -198,6 +199,10 @@ function nextAvailableCandidates(search: NextAvailableSearch): Candidates {
     };
   }
   // Each doctor's (of the specialty, if asked) first slot from slot_open_doctor_start_time_idx.
+  // Not slot_open_specialty_start_time_idx, even with a specialty: "the first
+  // slot of each of `limit` doctors" read in time order costs however many
+  // slots the earliest doctors hold before `limit` distinct ones show up,
+  // unbounded, where one probe per doctor of the specialty is bounded.
   const perDoctor = firstSlots(search, [Prisma.sql`s.doctor_id = sd.id`], 1);
   const specialty = search.specialty ? Prisma.sql`WHERE sd.specialty = ${search.specialty}` : Prisma.empty;
   return { rows: best(Prisma.sql`doctor sd CROSS JOIN LATERAL (${perDoctor}) x ${specialty}`, search.limit) };
