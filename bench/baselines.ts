@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { preparedByText } from '@carebook/server';
 import { benchPool, pick, warmPool, type BenchContext } from './context';
 import { runBurst, runClosedLoop, type LoadResult, type Operation } from './load';
 import { noopClient, startNoopServer } from './noop-client';
@@ -19,7 +20,8 @@ async function withPool<T>(url: string, max: number, fn: (pool: pg.Pool) => Prom
   }
 }
 
-const run = (pool: pg.Pool, s: Statement) => pool.query(s.text, s.values);
+// Prepared, as the services send them: the baseline is the best the database can do with the statement.
+const run = (pool: pg.Pool, s: Statement) => pool.query({ name: preparedByText('baseline', s.text).name, text: s.text, values: s.values });
 
 /** Opens `slotIds` again after a baseline claimed them, so the data set is as before. */
 export async function reopenSlots(ctx: BenchContext, slotIds: string[]): Promise<void> {

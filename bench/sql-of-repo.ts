@@ -18,25 +18,32 @@ type Repo = ReturnType<typeof slotsRepo>;
 
 /**
  * The SQL that catalog's slots repo would send for `call`, captured from the
- * repo itself (a stand-in Prisma client records the tagged template), so the
- * raw-SQL baselines run exactly the service's statements, and follow them
- * when the repo changes.
+ * repo itself (stand-ins for its Prisma client and its pg pool record what
+ * it sends), so the raw-SQL baselines run exactly the service's statements,
+ * and follow them when the repo changes.
  */
 export function sqlOf(call: (repo: Repo) => Promise<unknown>, optional: true): Statement | undefined;
 export function sqlOf(call: (repo: Repo) => Promise<unknown>): Statement;
 export function sqlOf(call: (repo: Repo) => Promise<unknown>, optional = false): Statement | undefined {
-  let captured: Prisma.Sql | undefined;
-  const recorder = {
+  let captured: Statement | undefined;
+  const prisma = {
     // Called as a tagged template, or with a ready Prisma.Sql.
     $queryRaw(strings: TemplateStringsArray | Prisma.Sql, ...values: unknown[]) {
-      captured = strings instanceof Prisma.Sql ? strings : Prisma.sql(strings, ...(values as Prisma.Sql[]));
+      const sql = strings instanceof Prisma.Sql ? strings : Prisma.sql(strings, ...(values as Prisma.Sql[]));
+      captured = { text: sql.text, values: sql.values };
       return Promise.resolve([]);
     },
   };
-  call(slotsRepo(recorder as unknown as Parameters<typeof slotsRepo>[0])).catch(() => undefined);
+  const pool = {
+    query(config: { text: string; values: unknown[] }) {
+      captured = { text: config.text, values: config.values };
+      return Promise.resolve({ rows: [] });
+    },
+  };
+  call(slotsRepo(prisma as unknown as Parameters<typeof slotsRepo>[0], pool as unknown as Parameters<typeof slotsRepo>[1])).catch(() => undefined);
   if (!captured && optional) return undefined;
-  if (!captured) throw new Error('the slots repo sent no raw SQL for this call');
-  return { text: captured.text, values: captured.values };
+  if (!captured) throw new Error('the slots repo sent no SQL for this call');
+  return captured;
 }
 
 /** The search SELECT for a page of `pageSize` (the service asks for one row more, to know if a next page exists). */

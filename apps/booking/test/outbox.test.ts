@@ -5,7 +5,7 @@ import { AppointmentStatus, type Patient } from '@carebook/proto/booking';
 import { createCatalogClient, type Slot } from '@carebook/proto/catalog';
 import { createLogger, type CarebookGrpcServer } from '@carebook/server';
 import { createTestDatabase, freePort, pollUntil } from '@carebook/testing';
-import { createCatalogPrisma } from '../../catalog/src/db';
+import { createCatalogDatabase } from '../../catalog/src/db';
 import { startCatalogServer } from '../../catalog/src/server';
 import { searchRequest, type CatalogUnderTest } from '../../catalog/test/harness';
 import { book, createPatient, createSchedule, releasesOf, storedSlot, type Schedule } from './booking-fixtures';
@@ -20,7 +20,7 @@ type RestartableCatalog = CatalogUnderTest & { stop(): Promise<void>; start(): P
 
 async function startRestartableCatalog(): Promise<RestartableCatalog> {
   const db = await createTestDatabase('catalog');
-  const prisma = createCatalogPrisma(db.url, 10);
+  const { prisma, sql: serviceSql } = createCatalogDatabase(db.url, 10);
   const log = createLogger('catalog', process.env.TEST_LOG_LEVEL ?? 'silent');
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
@@ -33,7 +33,7 @@ async function startRestartableCatalog(): Promise<RestartableCatalog> {
     databaseUrl: db.url,
     newClient: (options = {}) => createCatalogClient(address, { 'grpc.use_local_subchannel_pool': 1, ...options }),
     async start() {
-      server = await startCatalogServer({ prisma, log }, { host: '127.0.0.1', port, shutdownGraceMs: 2000 });
+      server = await startCatalogServer({ prisma, sql: serviceSql, log }, { host: '127.0.0.1', port, shutdownGraceMs: 2000 });
     },
     async stop() {
       await server?.shutdown();

@@ -4,7 +4,7 @@ import { AppointmentStatus, createBookingClient, type BookingClient, type Patien
 import { createCatalogClient, type CatalogClient, type Slot } from '@carebook/proto/catalog';
 import { createLogger, type CarebookGrpcServer } from '@carebook/server';
 import { createTestDatabase } from '@carebook/testing';
-import { createCatalogPrisma } from '../../catalog/src/db';
+import { createCatalogDatabase } from '../../catalog/src/db';
 import { startCatalogServer } from '../../catalog/src/server';
 import { createPatient, createSchedule, insertAppointment, newRequestId } from './booking-fixtures';
 import { TEST_BOOKING_OPTIONS } from './harness';
@@ -41,8 +41,8 @@ describe.each(['America/Los_Angeles', 'Pacific/Auckland'])('with databases in %s
   beforeAll(async () => {
     const catalogDb = await databaseIn('catalog', timeZone);
     const bookingDb = await databaseIn('booking', timeZone);
-    const catalogPrisma = createCatalogPrisma(catalogDb.url, 5);
-    const catalogServer: CarebookGrpcServer = await startCatalogServer({ prisma: catalogPrisma, log }, { host: '127.0.0.1', port: 0, shutdownGraceMs: 1000 });
+    const { prisma: catalogPrisma, sql: catalogSql } = createCatalogDatabase(catalogDb.url, 5);
+    const catalogServer: CarebookGrpcServer = await startCatalogServer({ prisma: catalogPrisma, sql: catalogSql, log }, { host: '127.0.0.1', port: 0, shutdownGraceMs: 1000 });
     const catalogOfBooking = createCatalogClient(`127.0.0.1:${catalogServer.port}`);
     const { prisma: bookingPrisma, sql: bookingSql } = createBookingDatabase(bookingDb.url, 5);
     service = await startBookingService({ prisma: bookingPrisma, sql: bookingSql, catalog: catalogOfBooking, log }, { ...TEST_BOOKING_OPTIONS, port: 0 });

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { configOrExit, createLogger, exitOnSignals, migrateDatabase } from '@carebook/server';
 import { loadCatalogConfig } from './config';
-import { createCatalogPrisma } from './db';
+import { createCatalogDatabase } from './db';
 import { startCatalogServer } from './server';
 
 const migrationsDir = fileURLToPath(new URL('../../../prisma/catalog/migrations', import.meta.url));
@@ -10,9 +10,9 @@ async function main(): Promise<void> {
   const config = configOrExit('catalog', () => loadCatalogConfig());
   const log = createLogger('catalog', config.LOG_LEVEL);
   await migrateDatabase(config.CATALOG_DATABASE_URL, migrationsDir, log);
-  const prisma = createCatalogPrisma(config.CATALOG_DATABASE_URL, config.CATALOG_DB_POOL_SIZE);
+  const { prisma, sql } = createCatalogDatabase(config.CATALOG_DATABASE_URL, config.CATALOG_DB_POOL_SIZE);
   const server = await startCatalogServer(
-    { prisma, log },
+    { prisma, sql, log },
     {
       host: config.CATALOG_HOST,
       port: config.CATALOG_PORT,

@@ -1,5 +1,5 @@
 import { CatalogServiceService } from '@carebook/proto/catalog';
-import { pingDatabase, registration, runPeriodically, startGrpcServer, type CarebookGrpcServer, type Logger } from '@carebook/server';
+import { pingDatabase, registration, runPeriodically, startGrpcServer, type CarebookGrpcServer, type Logger, type SqlPool } from '@carebook/server';
 import { clinicHandlers } from './clinics/handlers';
 import { clinicsRepo } from './clinics/repo';
 import { clinicsService } from './clinics/service';
@@ -20,6 +20,8 @@ export const CATALOG_ERROR_DOMAIN = 'catalog.carebook.dev';
 
 export interface CatalogDeps {
   prisma: CatalogPrisma;
+  /** The pool under `prisma`, for the prepared statements of claims and searches. */
+  sql: SqlPool;
   log: Logger;
   /** The clock of schedules and their materialisation; tests pass a fixed one. */
   now?: () => Date;
@@ -47,7 +49,7 @@ export const DEFAULT_MATERIALISE_INTERVAL_MS = 3_600_000;
 export async function startCatalogServer(deps: CatalogDeps, options: CatalogServerOptions): Promise<RunningCatalog> {
   const clinics = clinicsService(clinicsRepo(deps.prisma));
   const doctors = doctorsService(doctorsRepo(deps.prisma), clinics);
-  const slots = slotsService(slotsRepo(deps.prisma), doctors);
+  const slots = slotsService(slotsRepo(deps.prisma, deps.sql), doctors);
   const now = deps.now ?? (() => new Date());
   const materialiser = slotMaterialiser(deps.prisma, { horizonDays: options.slotHorizonDays ?? DEFAULT_SLOT_HORIZON_DAYS, now, log: deps.log });
   const schedules = schedulesService({ repo: schedulesRepo(deps.prisma), materialiser, doctors, clinics, now });

@@ -11,7 +11,7 @@ import {
 } from '@carebook/proto/catalog';
 import { createLogger } from '@carebook/server';
 import { createTestDatabase, expectGrpcError, type ExpectedGrpcError } from '@carebook/testing';
-import { createCatalogPrisma, type CatalogPrisma } from '../src/db';
+import { createCatalogDatabase, type CatalogPrisma } from '../src/db';
 import type { SlotMaterialiser } from '../src/schedules/materialiser';
 import { startCatalogServer, type CatalogServerOptions } from '../src/server';
 
@@ -38,10 +38,10 @@ export async function startCatalogUnderTest(
   options: CatalogTestOptions = {},
 ): Promise<CatalogUnderTest & { /** The server's schedule materialiser, to run a background pass on demand. */ materialiser: SlotMaterialiser }> {
   const db = await createTestDatabase('catalog');
-  const prisma = createCatalogPrisma(db.url, 20);
+  const { prisma, sql: serviceSql } = createCatalogDatabase(db.url, 20);
   const log = createLogger('catalog', process.env.TEST_LOG_LEVEL ?? 'silent');
   const { now, ...serverOptions } = options;
-  const server = await startCatalogServer({ prisma, log, now }, { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000, ...serverOptions });
+  const server = await startCatalogServer({ prisma, sql: serviceSql, log, now }, { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000, ...serverOptions });
   const address = `127.0.0.1:${server.port}`;
   const client = createCatalogClient(address);
   const sql = new pg.Pool({ connectionString: db.url, max: 4 });

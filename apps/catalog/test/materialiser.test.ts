@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clinic } from '@carebook/proto/catalog';
 import { createLogger } from '@carebook/server';
 import { pollUntil } from '@carebook/testing';
-import { createCatalogPrisma } from '../src/db';
+import { createCatalogDatabase, createCatalogPrisma } from '../src/db';
 import { slotMaterialiser } from '../src/schedules/materialiser';
 import { startCatalogServer } from '../src/server';
 import { createClinic, createDoctor, startCatalogUnderTest, type CatalogUnderTest } from './harness';
@@ -144,10 +144,10 @@ describe('several replicas at once', () => {
   it('two more catalog servers on the same database materialise at start-up without duplicates', async () => {
     const { schedule } = await dailyMornings();
     const expected = await reset(schedule.id);
-    const prisma = [createCatalogPrisma(catalog.databaseUrl, 4), createCatalogPrisma(catalog.databaseUrl, 4)];
+    const databases = [createCatalogDatabase(catalog.databaseUrl, 4), createCatalogDatabase(catalog.databaseUrl, 4)];
     const servers = await Promise.all(
-      prisma.map((p) =>
-        startCatalogServer({ prisma: p, log, now: () => clock }, { host: '127.0.0.1', port: 0, shutdownGraceMs: 1000, slotHorizonDays: HORIZON_DAYS }),
+      databases.map((database) =>
+        startCatalogServer({ ...database, log, now: () => clock }, { host: '127.0.0.1', port: 0, shutdownGraceMs: 1000, slotHorizonDays: HORIZON_DAYS }),
       ),
     );
     try {
@@ -159,7 +159,7 @@ describe('several replicas at once', () => {
       expect(new Set(slots.map((s) => s.start_time.toISOString())).size).toBe(expected);
     } finally {
       await Promise.all(servers.map((s) => s.shutdown()));
-      await Promise.all(prisma.map((p) => p.$disconnect()));
+      await Promise.all(databases.map((d) => d.prisma.$disconnect()));
     }
   });
 });
@@ -170,8 +170,8 @@ describe('the background loop', () => {
     const expected = (await slotsOfSchedule(catalog.sql, schedule.id)).length;
     await catalog.sql.query('DELETE FROM slot WHERE schedule_id = $1', [schedule.id]);
     await catalog.sql.query('UPDATE schedule SET materialised_through = NULL WHERE id = $1', [schedule.id]);
-    const prisma = createCatalogPrisma(catalog.databaseUrl, 4);
-    const server = await startCatalogServer({ prisma, log, now: () => clock }, { host: '127.0.0.1', port: 0, shutdownGraceMs: 1000, slotHorizonDays: HORIZON_DAYS });
+    const { prisma, sql } = createCatalogDatabase(catalog.databaseUrl, 4);
+    const server = await startCatalogServer({ prisma, sql, log, now: () => clock }, { host: '127.0.0.1', port: 0, shutdownGraceMs: 1000, slotHorizonDays: HORIZON_DAYS });
     try {
       const count = await pollUntil('the start-up pass', async () => {
         const n = (await slotsOfSchedule(catalog.sql, schedule.id)).length;

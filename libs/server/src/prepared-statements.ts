@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 
 /**
@@ -13,6 +14,15 @@ import type pg from 'pg';
 export interface PreparedStatement {
   name: string;
   text: string;
+}
+
+/**
+ * A statement built at run time (text with $n placeholders), prepared under a
+ * name derived from its text: each shape a builder makes, one per filter
+ * combination, is parsed once per connection.
+ */
+export function preparedByText(prefix: string, text: string): PreparedStatement {
+  return { name: `${prefix}_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text };
 }
 
 /** The one pool of a service process, shared with its Prisma Client. */

@@ -1,14 +1,8 @@
+import { preparedByText, queryPrepared, type SqlPool } from '@carebook/server';
 import type { CatalogPrisma } from '../db';
-import type { Slot } from '../generated/prisma/client';
-import {
-  nextAvailableSql,
-  searchSlotsSql,
-  SLOT_COLUMNS,
-  SLOT_VIEW_COLUMNS,
-  type NextAvailableSearch,
-  type SlotKeyset,
-  type SlotSearch,
-} from './search-sql';
+import type { Prisma, Slot } from '../generated/prisma/client';
+import { nextAvailableSql, searchSlotsSql, type NextAvailableSearch, type SlotKeyset, type SlotSearch } from './search-sql';
+import { CLAIM, NAMED_SLOT_BY_ID, RELEASE } from './statements';
 
 export type { Slot };
 export type { NextAvailableSearch, SlotSearch };
@@ -29,8 +23,15 @@ export interface SlotInterval {
   endTime: Date;
 }
 
-/** Queries over the slot table. Every state change is one conditional UPDATE. */
-export function slotsRepo(prisma: CatalogPrisma) {
+/**
+ * Queries over the slot table. Every state change is one conditional UPDATE.
+ * What every booking or search runs is prepared (statements.ts; search-sql.ts
+ * builds one statement per filter combination, prepared by its text).
+ */
+export function slotsRepo(prisma: CatalogPrisma, sql: SqlPool) {
+  const runBuilt = <Row extends object>(prefix: string, statement: Prisma.Sql) =>
+    queryPrepared<Row>(sql, preparedByText(prefix, statement.text), statement.values);
+
   return {
     /** Inserts the batch in one statement: all rows or none. */
     createMany: (doctorId: string, clinicId: string, intervals: SlotInterval[]) =>
@@ -55,20 +56,16 @@ export function slotsRepo(prisma: CatalogPrisma) {
 
     findById: (id: string) => prisma.slot.findUnique({ where: { id } }),
 
-    /** The slot with its doctor's and clinic's names. */
+    /** The slot with its doctor's and clinic's names (one joined query: GetSlot is on every booking's path). */
     async findNamedById(id: string): Promise<NamedSlot | undefined> {
-      // One joined query: GetSlot is on every booking's path.
-      const rows = await prisma.$queryRaw<NamedSlot[]>`
-        SELECT ${SLOT_VIEW_COLUMNS} FROM slot s JOIN doctor d ON d.id = s.doctor_id JOIN clinic c ON c.id = s.clinic_id
-        WHERE s.id = ${id}::uuid`;
-      return rows[0];
+      return (await queryPrepared<NamedSlot>(sql, NAMED_SLOT_BY_ID, [id]))[0];
     },
 
     /** Open slots matching the search, in (start_time, id) order, after the keyset position (search-sql.ts). */
-    searchOpen: (search: SlotSearch, limit: number, after?: SlotKeyset) => prisma.$queryRaw<NamedSlot[]>(searchSlotsSql(search, limit, after)),
+    searchOpen: (search: SlotSearch, limit: number, after?: SlotKeyset) => runBuilt<NamedSlot>('slot_search', searchSlotsSql(search, limit, after)),
 
     /** The first open slot of each matching doctor, in (start_time, id) order (search-sql.ts). */
-    nextAvailable: (search: NextAvailableSearch) => prisma.$queryRaw<NamedSlot[]>(nextAvailableSql(search)),
+    nextAvailable: (search: NextAvailableSearch) => runBuilt<NamedSlot>('slot_next_available', nextAvailableSql(search)),
 
     /**
      * The claim: one conditional UPDATE. It wins only while the slot is open,
@@ -81,21 +78,12 @@ export function slotsRepo(prisma: CatalogPrisma) {
      * undefined if the claim lost or came too late.
      */
     async claim(slotId: string, claimId: string, deadline: Date | undefined): Promise<Slot | undefined> {
-      const rows = await prisma.$queryRaw<Slot[]>`
-        UPDATE slot s SET status = 'booked', claim_id = ${claimId}::uuid, update_time = now()
-        WHERE s.id = ${slotId}::uuid AND (s.status = 'open' OR s.claim_id = ${claimId}::uuid)
-          AND (${deadline ?? null}::timestamptz IS NULL OR clock_timestamp() < ${deadline ?? null}::timestamptz)
-        RETURNING ${SLOT_COLUMNS}`;
-      return rows[0];
+      return (await queryPrepared<Slot>(sql, CLAIM, [slotId, claimId, deadline ?? null]))[0];
     },
 
     /** Opens the slot if `claimId` holds it. Returns the opened slot, or undefined if it did not hold it. */
     async release(slotId: string, claimId: string): Promise<Slot | undefined> {
-      const rows = await prisma.$queryRaw<Slot[]>`
-        UPDATE slot s SET status = 'open', claim_id = NULL, update_time = now()
-        WHERE s.id = ${slotId}::uuid AND s.claim_id = ${claimId}::uuid
-        RETURNING ${SLOT_COLUMNS}`;
-      return rows[0];
+      return (await queryPrepared<Slot>(sql, RELEASE, [slotId, claimId]))[0];
     },
   };
 }
