@@ -22,19 +22,22 @@ async function withPool<T>(url: string, max: number, fn: (pool: pg.Pool) => Prom
 
 // Prepared, as the services send them: the baseline is the best the database can do with the statement.
 const run = (pool: pg.Pool, s: Statement) => pool.query({ name: preparedByText('baseline', s.text).name, text: s.text, values: s.values });
+// Parsed and planned on every call, as an ORM's raw query sends it.
+const runUnprepared = (pool: pg.Pool, s: Statement) => pool.query(s.text, s.values);
 
 /** Opens `slotIds` again after a baseline claimed them, so the data set is as before. */
 export async function reopenSlots(ctx: BenchContext, slotIds: string[]): Promise<void> {
   if (slotIds.length) await ctx.catalogSql.query(`UPDATE slot SET status = 'open', claim_id = NULL WHERE id = ANY($1::uuid[])`, [slotIds]);
 }
 
-/** The search SELECT, run straight on PostgreSQL by `concurrency` clients on as many connections. */
-export function rawSearch(ctx: BenchContext, catalogUrl = ctx.catalogUrl): Promise<LoadResult> {
+/** The search SELECT, run straight on PostgreSQL by `concurrency` clients on as many connections; prepared unless asked otherwise. */
+export function rawSearch(ctx: BenchContext, catalogUrl = ctx.catalogUrl, prepared = true): Promise<LoadResult> {
   const { concurrency, durationMs, warmupMs } = ctx.options;
+  const send = prepared ? run : runUnprepared;
   return withPool(catalogUrl, concurrency, (pool) =>
     runClosedLoop({ concurrency, durationMs, warmupMs }, () => {
       const { from, to } = randomWindow(ctx.dataset.shape, 7);
-      return outcomeOf(() => run(pool, searchSql({ specialty: pick(ctx.specialties), from, to }, 50)));
+      return outcomeOf(() => send(pool, searchSql({ specialty: pick(ctx.specialties), from, to }, 50)));
     }),
   );
 }

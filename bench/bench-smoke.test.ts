@@ -37,6 +37,8 @@ it('runs every scenario, baseline and peer strategy at smoke scale and writes it
     expect(s.result!.latencyMs.p99, name).toBeGreaterThanOrEqual(s.result!.latencyMs.p50);
     expect(Object.keys(s.cpuMsPerOp!)).toEqual(expect.arrayContaining(['catalog', 'booking', 'bench']));
   }
+  // Search is also set against its statement unprepared.
+  expect((byName.search.extra as { unpreparedBaseline: { throughput: number } }).unpreparedBaseline.throughput).toBeGreaterThan(0);
   // FindNextAvailable runs when the generated client has it, and is skipped with a note otherwise.
   const next = byName['find-next'];
   if (next.skipped) expect(next.skipped).toMatch(/findNextAvailable/);

@@ -108,6 +108,14 @@ export function toMarkdown(report: BenchReport): string {
     lines.push(`| no-op gRPC call (bare @grpc/grpc-js server) | ${n.concurrency} | ${n.ops.toLocaleString('en-US')} | ${f(n.throughput)} | ${f(n.latencyMs.p50, 2)} | ${f(n.latencyMs.p95, 2)} | ${f(n.latencyMs.p99, 2)} | ${n.errorCount} | – | – | – | – | 1.00× |`);
   }
   for (const s of report.scenarios) lines.push(scenarioRow(s));
+  const search = report.scenarios.find((s) => s.name === 'search' && s.extra);
+  const unprepared = (search?.extra as { unpreparedBaseline?: { throughput: number; p99Ms: number; ratio: number | null } } | undefined)?.unpreparedBaseline;
+  if (unprepared) {
+    lines.push('');
+    lines.push(
+      `Search against the same SELECT unprepared (parsed and planned on every call): ${f(unprepared.throughput)} ops/s, p99 ${f(unprepared.p99Ms, 2)} ms; SearchSlots is ${x(unprepared.ratio)} of it.`,
+    );
+  }
   const rush = report.scenarios.find((s) => s.name === 'rush' && s.extra);
   if (rush) {
     const e = rush.extra as Record<string, number>;

@@ -53,6 +53,8 @@ async function searchPlans(ctx: BenchContext): Promise<Record<string, string>> {
 /** Scenario 1: SearchSlots against the raw search SELECT at the same concurrency. */
 export async function searchScenario(ctx: BenchContext): Promise<ScenarioResult> {
   const baseline = await rawSearch(ctx);
+  // The same statement unprepared: what the baseline was before catalog prepared its statements.
+  const unprepared = await rawSearch(ctx, ctx.catalogUrl, false);
   let empty = 0;
   const m = await measure(ctx, async () => {
     const run = await searchLoad(ctx, ctx.services.catalog.address);
@@ -71,7 +73,11 @@ export async function searchScenario(ctx: BenchContext): Promise<ScenarioResult>
     cpuMsPerOp: m.cpuMsPerOp,
     peakRssMb: m.peakRssMb,
     topStatements: m.topStatements,
-    extra: { emptyPages: empty, plans: await searchPlans(ctx) },
+    extra: {
+      emptyPages: empty,
+      unpreparedBaseline: { throughput: unprepared.throughput, p99Ms: unprepared.latencyMs.p99, ratio: ratio(m.result.throughput, unprepared.throughput) },
+      plans: await searchPlans(ctx),
+    },
     failures,
   };
 }
