@@ -52,10 +52,12 @@ export interface RunningBooking {
 /** Builds the booking service on `deps` and starts its server, reconciler and release dispatcher. */
 export async function startBookingService(deps: BookingDeps, options: BookingServiceOptions): Promise<RunningBooking> {
   const catalog = catalogGateway(deps.catalog, options.catalogTimeoutMs);
-  const appointmentRows = appointmentsRepo(deps.prisma, deps.sql);
+  // A release is leased (or kept for its first, immediate attempt) for longer than one catalog call.
+  const releaseLeaseMs = 2 * options.catalogTimeoutMs;
+  const appointmentRows = appointmentsRepo(deps.prisma, deps.sql, { releaseLeaseMs });
   const releases = releaseDispatcher(releasesRepo(deps.prisma), catalog, deps.log, {
     maxBackoffMs: options.releaseMaxBackoffMs,
-    leaseMs: 2 * options.catalogTimeoutMs,
+    leaseMs: releaseLeaseMs,
   });
   const settlement = appointmentSettlement(appointmentRows, releases, deps.log);
   const appointments = appointmentsService({

@@ -6,6 +6,7 @@ import { createCatalogClient, type Slot } from '@carebook/proto/catalog';
 import { createLogger, type CarebookGrpcServer } from '@carebook/server';
 import { createTestDatabase, freePort, pollUntil } from '@carebook/testing';
 import { createCatalogDatabase } from '../../catalog/src/db';
+import { enqueueRelease } from '../src/releases/repo';
 import { startCatalogServer } from '../../catalog/src/server';
 import { searchRequest, type CatalogUnderTest } from '../../catalog/test/harness';
 import { book, createPatient, createSchedule, releasesOf, storedSlot, type Schedule } from './booking-fixtures';
@@ -119,6 +120,22 @@ describe('slot release outbox', () => {
     expect(open.map((s) => s.id)).toEqual(slots.map((s) => s.id));
     // Nothing more is owed, so nothing more is sent.
     expect(await sys.service.releases.dispatchDue()).toBe(0);
+  });
+
+  it('keeps a new release for the immediate attempt of the transaction that owed it, and for the loop once that lapses', async () => {
+    const [slot, other] = [freshSlot(), freshSlot()];
+    const [held, lapsed] = [await book(sys, patient, slot), await book(sys, patient, other)];
+    // Owed as a cancel owes it, in a transaction of its own; the loop runs before the immediate attempt.
+    await sys.prisma.$transaction((tx) => enqueueRelease(tx, slot.id, held.id, 60_000));
+    await sys.prisma.$transaction((tx) => enqueueRelease(tx, other.id, lapsed.id, 0));
+    expect(await sys.service.releases.dispatchDue()).toBe(1); // only the lapsed reservation
+    expect(await releasesOf(sys.sql, slot.id)).toEqual([{ slot_id: slot.id, claim_id: held.id, attempts: 0, done_time: null }]);
+    expect(await storedSlot(catalog, slot.id)).toEqual({ status: 'booked', claim_id: held.id });
+    expect(await storedSlot(catalog, other.id)).toEqual({ status: 'open', claim_id: null });
+
+    expect(await sys.service.releases.deliverNow(slot.id, held.id)).toBe(true);
+    expect(await storedSlot(catalog, slot.id)).toEqual({ status: 'open', claim_id: null });
+    expect(await releasesOf(sys.sql, slot.id)).toMatchObject([{ attempts: 1, done_time: expect.any(Date) }]);
   });
 
   it('never releases a slot held by another claim, and marks that release done', async () => {

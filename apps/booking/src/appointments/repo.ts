@@ -31,7 +31,9 @@ class RollBack extends Error {}
 const COLUMNS = Prisma.raw(APPOINTMENT_COLUMNS);
 
 /** Queries over the appointment table. Status changes are conditional UPDATEs; a booking's own statements are prepared (statements.ts). */
-export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool) {
+export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool, options: { releaseLeaseMs: number }) {
+  const oweRelease = (tx: Prisma.TransactionClient, slotId: string, claimId: string) => enqueueRelease(tx, slotId, claimId, options.releaseLeaseMs);
+
   /** Moves the appointment from one status to another; undefined if it was not in `from`. */
   async function transition(
     db: Prisma.TransactionClient | BookingPrisma,
@@ -88,7 +90,7 @@ export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool) {
     failAndRelease: (appointment: Appointment) =>
       prisma.$transaction(async (tx) => {
         const failed = await transition(tx, appointment.id, 'pending', 'failed');
-        await enqueueRelease(tx, appointment.slotId, appointment.id);
+        await oweRelease(tx, appointment.slotId, appointment.id);
         return failed;
       }),
 
@@ -96,7 +98,7 @@ export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool) {
     cancel: (appointment: Appointment, reason: string) =>
       prisma.$transaction(async (tx) => {
         const cancelled = await transition(tx, appointment.id, 'booked', 'cancelled', reason);
-        if (cancelled) await enqueueRelease(tx, appointment.slotId, appointment.id);
+        if (cancelled) await oweRelease(tx, appointment.slotId, appointment.id);
         return cancelled;
       }),
 
@@ -113,7 +115,7 @@ export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool) {
           if (!booked) return { done: false, why: 'replacement_not_pending' } as const;
           const replaced = await transition(tx, replacedId, 'booked', 'cancelled', 'rescheduled');
           if (!replaced) throw new RollBack();
-          await enqueueRelease(tx, replaced.slotId, replaced.id);
+          await oweRelease(tx, replaced.slotId, replaced.id);
           return { done: true, appointment: booked, replaced } as const;
         });
       } catch (err) {

@@ -3,10 +3,20 @@ import type { BookingPrisma } from '../db';
 
 export type { SlotRelease };
 
-/** Records that catalog is owed the release of `slotId` held by `claimId`; part of the caller's transaction. */
-export async function enqueueRelease(tx: Prisma.TransactionClient, slotId: string, claimId: string): Promise<void> {
+/**
+ * Records that catalog is owed the release of `slotId` held by `claimId`;
+ * part of the caller's transaction. The new release is kept for the caller's
+ * immediate attempt (deliverNow) for `reservedMs`: the loop could otherwise
+ * lease it between the commit and that attempt, and the slot would open only
+ * on the loop's turn, after the cancellation had been answered (seen in the
+ * benchmark as a rebook refused right after a cancel). Never tried (attempts
+ * 0) and not yet due marks it as reserved; if the caller dies first, the loop
+ * delivers it once the reservation ends.
+ */
+export async function enqueueRelease(tx: Prisma.TransactionClient, slotId: string, claimId: string, reservedMs: number): Promise<void> {
   await tx.$executeRaw`
-    INSERT INTO slot_release (slot_id, claim_id) VALUES (${slotId}::uuid, ${claimId}::uuid)
+    INSERT INTO slot_release (slot_id, claim_id, next_attempt_at)
+    VALUES (${slotId}::uuid, ${claimId}::uuid, now() + make_interval(secs => ${reservedMs}::float8 / 1000))
     ON CONFLICT (slot_id, claim_id) DO NOTHING`;
 }
 
@@ -30,11 +40,11 @@ export function releasesRepo(prisma: BookingPrisma) {
                      ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
         RETURNING ${COLUMNS}`,
 
-    /** Leases the release of one slot and claim now, if it is owed and not leased elsewhere. */
+    /** Leases the release of one slot and claim now, if it is owed and due, or new and reserved for this attempt (enqueueRelease). */
     leaseOne: async (slotId: string, claimId: string, leaseMs: number): Promise<LeasedRelease | undefined> => {
       const rows = await prisma.$queryRaw<LeasedRelease[]>`
         UPDATE slot_release SET next_attempt_at = now() + make_interval(secs => ${leaseMs}::float8 / 1000), attempts = attempts + 1
-        WHERE slot_id = ${slotId}::uuid AND claim_id = ${claimId}::uuid AND done_time IS NULL AND next_attempt_at <= now()
+        WHERE slot_id = ${slotId}::uuid AND claim_id = ${claimId}::uuid AND done_time IS NULL AND (next_attempt_at <= now() OR attempts = 0)
         RETURNING ${COLUMNS}`;
       return rows[0];
     },
