@@ -55,25 +55,31 @@ async function bookUnderCrash(c: Cluster, midway: () => Promise<unknown>): Promi
 }
 
 async function expectSettled(c: Cluster, label: string, outcomes: Outcome[], bookedIds: string[], restartedAt: number): Promise<void> {
+  const tally = outcomes.reduce<Record<string, number>>((t, o) => ({ ...t, [o]: (t[o] ?? 0) + 1 }), {});
+  let last: Awaited<ReturnType<Cluster['checkInvariants']>> | undefined;
   const report = await pollUntil(
     'the invariants to hold after reconciliation',
     async () => {
-      const r = await c.checkInvariants(true);
-      return r.violations.length === 0 ? r : undefined;
+      last = await c.checkInvariants(true);
+      return last.violations.length === 0 ? last : undefined;
     },
     60_000,
     250,
-  );
+  ).catch((err: unknown) => {
+    // What was still wrong, and what the services logged, for a failure that only shows under load.
+    const serviceErrors = [...c.bookings, ...c.catalogs].flatMap((p) => p.errorLogs());
+    throw new Error(`${label}: ${JSON.stringify(tally)}; last check: ${JSON.stringify(last)}; service errors:\n${serviceErrors.slice(0, 5).join('\n')}`, { cause: err });
+  });
   const reconcileMs = Math.round(performance.now() - restartedAt);
-  const tally = outcomes.reduce<Record<string, number>>((t, o) => ({ ...t, [o]: (t[o] ?? 0) + 1 }), {});
   console.log(`${label}: ${CALLS} calls over ${SLOTS} slots:`, tally, `; settled ${reconcileMs} ms after the restart:`, report);
+  const context = JSON.stringify({ tally, report });
   expect(report.violations).toEqual([]);
   // Every booking a client was told about is real, and no slot is booked twice.
-  expect(report.bookedAppointments).toBeGreaterThanOrEqual(bookedIds.length);
-  expect(report.bookedAppointments).toBe(report.claimedSlots);
-  expect(report.claimedSlots).toBeLessThanOrEqual(SLOTS);
+  expect(report.bookedAppointments, context).toBeGreaterThanOrEqual(bookedIds.length);
+  expect(report.bookedAppointments, context).toBe(report.claimedSlots);
+  expect(report.claimedSlots, context).toBeLessThanOrEqual(SLOTS);
   const booked = await c.bookedAppointmentIds();
-  expect(bookedIds.filter((id) => !booked.has(id))).toEqual([]);
+  expect(bookedIds.filter((id) => !booked.has(id)), context).toEqual([]);
 }
 
 it('settles every booking after a catalog replica is killed mid-rush and restarted', async () => {
