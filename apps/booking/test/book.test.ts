@@ -18,7 +18,7 @@ import {
   storedSlot,
   type Schedule,
 } from './booking-fixtures';
-import { startBookingUnderTest, type BookingUnderTest } from './harness';
+import { startBookingUnderTest, TEST_BOOKING_OPTIONS, type BookingUnderTest } from './harness';
 
 let sys: BookingUnderTest;
 let schedule: Schedule;
@@ -154,6 +154,28 @@ describe('BookAppointment rush on one slot', () => {
     ]);
     const winner = await sys.sql.query<{ id: string }>(`SELECT id::text FROM appointment WHERE slot_id = $1 AND status = 'booked'`, [slot.id]);
     expect(await storedSlot(sys.catalog, slot.id)).toEqual({ status: 'booked', claim_id: winner.rows[0].id });
+  });
+
+  it('books a slot freed elsewhere once the memory of it lapses, however often it is asked for meanwhile', async () => {
+    const slot = freshSlot();
+    const taken = (await sys.client.bookAppointment({ slotId: slot.id, patientId: alice.id, requestId: newRequestId(), reason: '' })).appointment!;
+    // Fixture: cancelled and released as through another booking replica, which this one's memory does not hear of.
+    await sys.sql.query(`UPDATE appointment SET status = 'cancelled', cancel_reason = 'elsewhere' WHERE id = $1`, [taken.id]);
+    await sys.catalog.sql.query(`UPDATE slot SET status = 'open', claim_id = NULL WHERE id = $1 AND claim_id = $2`, [slot.id, taken.id]);
+    // Asked for every 100 ms: the refusals answered from memory must not
+    // renew it, or the slot would stay refused for as long as it is wanted.
+    const booked = await pollUntil(
+      'the freed slot to be booked',
+      () =>
+        sys.client.bookAppointment({ slotId: slot.id, patientId: bob.id, requestId: newRequestId(), reason: '' }).then(
+          ({ appointment }) => appointment,
+          () => undefined,
+        ),
+      10 * TEST_BOOKING_OPTIONS.takenSlotMemoryMs,
+      100,
+    );
+    expect(booked).toMatchObject({ status: AppointmentStatus.APPOINTMENT_STATUS_BOOKED, patientId: bob.id });
+    expect(await storedSlot(sys.catalog, slot.id)).toEqual({ status: 'booked', claim_id: booked.id });
   });
 });
 

@@ -156,7 +156,10 @@ export function appointmentsService({ reconcileGraceMs, repo, catalog, settlemen
         throw err;
       }
       if (appointment.status === 'failed') {
-        gate.markTaken(slotOf(appointment));
+        // Only catalog's answer renews the memory; an answer from the memory
+        // itself must not, or a slot freed elsewhere stays refused for as
+        // long as it is asked for.
+        if (!known) gate.markTaken(slotOf(appointment));
         throw slotUnavailable(appointment);
       }
       return claimAndSettle(appointment, caller);
