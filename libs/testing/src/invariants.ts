@@ -74,6 +74,11 @@ export async function checkBookingInvariants(catalogUrl: string, bookingUrl: str
         violations.push(`slot ${slot.id} is claimed by ${slot.claim_id}, which is ${holder ? holder.status : 'no appointment'}`);
       }
     }
+    // The checks above pair every booked appointment with its claimed slot,
+    // but the two databases are read one after the other: an appointment
+    // settled in between is counted on one side only, and passes both
+    // checks. Settled, nothing moves any more, and the two counts agree.
+    if (booked.length !== claimed.length) violations.push(`${booked.length} booked appointments but ${claimed.length} claimed slots`);
     if (overdue > 0) violations.push(`${overdue} pending appointments are older than the grace period`);
     if (owed > 0) violations.push(`${owed} slot releases are still owed`);
   }
