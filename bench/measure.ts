@@ -1,7 +1,9 @@
 import type { BenchContext, TopStatement } from './context';
 import { withClient } from './database';
 import type { LoadResult } from './load';
-import { cpuShare, cpuSnapshot, resetPeakRss, sampleProcess, type WatchedProcesses } from './resources';
+import { cpuShare, cpuSnapshot, peakRssMbOf, resetPeakRss, type WatchedProcesses } from './resources';
+import { servicePids } from './services';
+import { ratio } from './stats';
 
 export interface Measured {
   result: LoadResult;
@@ -13,7 +15,7 @@ export interface Measured {
 }
 
 function watched(ctx: BenchContext, extra: Record<string, number | undefined> = {}): WatchedProcesses {
-  return { services: { catalog: ctx.services.catalog.pid, booking: ctx.services.booking.pid, ...extra }, postgresPid: ctx.server.postgresPid };
+  return { services: { ...servicePids(ctx.services), ...extra }, postgresPid: ctx.server.postgresPid };
 }
 
 async function resetStatements(ctx: BenchContext): Promise<void> {
@@ -49,7 +51,7 @@ export async function measure(ctx: BenchContext, run: () => Promise<LoadResult>,
   // not counted in this window (the postmaster's cutime).
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   const w = watched(ctx, extraPids);
-  const services = { catalog: ctx.services.catalog.pid, booking: ctx.services.booking.pid };
+  const services = servicePids(ctx.services);
   for (const pid of Object.values(services)) if (pid) resetPeakRss(pid);
   const before = cpuSnapshot(w);
   const t0 = performance.now();
@@ -59,11 +61,21 @@ export async function measure(ctx: BenchContext, run: () => Promise<LoadResult>,
   const cpuMsPerOp = Object.fromEntries(
     Object.entries(cpuCores).map(([name, cores]) => [name, result.ops ? Math.round(((cores * result.elapsedMs) / result.ops) * 1000) / 1000 : 0]),
   );
-  const peakRssMb: Record<string, number> = {};
-  for (const [name, pid] of Object.entries(services)) {
-    const sample = pid ? sampleProcess(pid) : undefined;
-    if (sample) peakRssMb[name] = sample.peakRssMb;
-  }
+  const peakRssMb = peakRssMbOf(services);
   const top = await topStatements(ctx, [ctx.dataset.catalogDb, ctx.dataset.bookingDb, `${ctx.options.prefix}_peer`]);
   return { result, cpuCores, cpuMsPerOp, peakRssMb, topStatements: top };
+}
+
+/**
+ * A scenario's measured figures as its result carries them, set against its
+ * baseline's (throughput and p99 ratios, null without a baseline), and its
+ * errors as failures.
+ */
+export function scenarioFigures(name: string, m: Measured, baseline: LoadResult | undefined) {
+  return {
+    ...m,
+    throughputRatio: baseline ? ratio(m.result.throughput, baseline.throughput) : null,
+    p99Ratio: baseline ? ratio(m.result.latencyMs.p99, baseline.latencyMs.p99) : null,
+    failures: m.result.errorCount ? [`${name}: ${m.result.errorCount} errors ${JSON.stringify(m.result.errors)}`] : [],
+  };
 }

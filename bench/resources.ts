@@ -62,6 +62,16 @@ export function resetPeakRss(pid: number): boolean {
   }
 }
 
+/** Peak RSS (VmHWM) in MB of each named process that is still there. */
+export function peakRssMbOf(pids: Record<string, number | undefined>): Record<string, number> {
+  const peaks: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(pids)) {
+    const sample = pid ? sampleProcess(pid) : undefined;
+    if (sample) peaks[name] = sample.peakRssMb;
+  }
+  return peaks;
+}
+
 /** Pids of the live children of `pid` (PostgreSQL's backends and workers under the postmaster). */
 export function childPids(pid: number): number[] {
   const children: number[] = [];

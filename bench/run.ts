@@ -9,13 +9,13 @@ import type { BenchOptions, ScenarioName } from './options';
 import { peerStrategies, type PeerResult } from './peers';
 import { say } from './progress';
 import { judgeTargets, toMarkdown, writeReport, type BenchReport, type ScalePoint } from './report';
-import { sampleProcess } from './resources';
+import { peakRssMbOf, sampleProcess } from './resources';
 import { bookScenario } from './scenarios/book';
 import { cancelRebookScenario } from './scenarios/cancel-rebook';
 import { findNextScenario } from './scenarios/find-next';
 import { rushScenario } from './scenarios/rush';
 import { searchLoad, searchScenario } from './scenarios/search';
-import { startCatalogOnly, startServices, type Services } from './services';
+import { servicePids, startCatalogOnly, startServices, type Services } from './services';
 import { ratio } from './stats';
 
 export interface BenchResult {
@@ -145,9 +145,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
     ctx = await contextFor(options, server, dataset);
     const failures: string[] = [];
     // Start-up (migrations, the reconciler's first pass) is part of the run too.
-    const startupPeakRssMb = Object.fromEntries(
-      Object.entries({ catalog: ctx.services.catalog.pid, booking: ctx.services.booking.pid }).map(([name, pid]) => [name, (pid && sampleProcess(pid)?.peakRssMb) || 0]),
-    );
+    const startupPeakRssMb = peakRssMbOf(servicePids(ctx.services));
 
     say(options.quiet, `no-op gRPC baseline, ${options.concurrency} clients`);
     const noop = await noopGrpc(ctx);
@@ -180,7 +178,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
     // Each scenario resets the services' VmHWM when it starts: the run's
     // peak is the highest of start-up's, the scenarios' and what followed the last one.
     const resources = Object.fromEntries(
-      Object.entries({ catalog: ctx.services.catalog.pid, booking: ctx.services.booking.pid, 'load generator': process.pid }).map(([name, pid]) => {
+      Object.entries({ ...servicePids(ctx.services), 'load generator': process.pid }).map(([name, pid]) => {
         const s = pid ? sampleProcess(pid) : undefined;
         const peakRssMb = Math.max(s?.peakRssMb ?? 0, startupPeakRssMb[name] ?? 0, ...scenarios.map((sc) => sc.peakRssMb?.[name] ?? 0));
         return [name, s && { peakRssMb, startupPeakRssMb: startupPeakRssMb[name], rssMb: s.rssMb, cpuSeconds: Math.round(s.cpuSeconds * 10) / 10 }];

@@ -84,6 +84,12 @@ export async function startServices(options: {
   };
 }
 
+/** Each service's pid, by name. */
+export const servicePids = (services: Services): Record<'catalog' | 'booking', number | undefined> => ({
+  catalog: services.catalog.pid,
+  booking: services.booking.pid,
+});
+
 /** Starts catalog alone (for search at another data-set scale). */
 export async function startCatalogOnly(options: { catalogUrl: string; pool: number }): Promise<ServiceProcess> {
   await buildBundles();

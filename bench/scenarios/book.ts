@@ -2,9 +2,8 @@ import { AppointmentStatus, BookAppointmentRequest, type BookingClient } from '@
 import { bookingClients, closeAll } from '../clients';
 import { pick, type BenchContext, type BookedAppointment, type ScenarioResult } from '../context';
 import { runClosedLoop, type Outcome } from '../load';
-import { measure } from '../measure';
+import { measure, scenarioFigures } from '../measure';
 import { outcomeOf } from '../outcome';
-import { ratio } from '../stats';
 import { rawClaim } from '../baselines';
 
 let sequence = 0;
@@ -36,23 +35,15 @@ export async function bookScenario(ctx: BenchContext): Promise<ScenarioResult> {
         return book(ctx, clients[w], slotId, pick(ctx.patients), ctx.booked);
       }),
     );
-    const failures = m.result.errorCount ? [`book: ${m.result.errorCount} errors ${JSON.stringify(m.result.errors)}`] : [];
     return {
       name: 'book',
       title: 'BookAppointment, distinct open slots',
-      result: m.result,
+      ...scenarioFigures('book', m, baseline),
       baseline: {
         name: 'raw claim UPDATE',
         description: "catalog's conditional claim straight on PostgreSQL, one statement per transaction, one connection per client",
         result: baseline,
       },
-      throughputRatio: ratio(m.result.throughput, baseline.throughput),
-      p99Ratio: ratio(m.result.latencyMs.p99, baseline.latencyMs.p99),
-      cpuCores: m.cpuCores,
-      cpuMsPerOp: m.cpuMsPerOp,
-      peakRssMb: m.peakRssMb,
-      topStatements: m.topStatements,
-      failures,
     };
   } finally {
     closeAll(clients);

@@ -2,9 +2,8 @@ import { AppointmentStatus, CancelAppointmentRequest } from '@carebook/proto/boo
 import { bookingClients, closeAll } from '../clients';
 import { pick, type BenchContext, type BookedAppointment, type ScenarioResult } from '../context';
 import { runClosedLoop, type Operation } from '../load';
-import { measure } from '../measure';
+import { measure, scenarioFigures } from '../measure';
 import { classifyError } from '../outcome';
-import { ratio } from '../stats';
 import { rawReleaseAndClaim } from '../baselines';
 import { book } from './book';
 
@@ -50,19 +49,12 @@ export async function cancelRebookScenario(ctx: BenchContext): Promise<ScenarioR
     return {
       name: 'cancel-rebook',
       title: 'CancelAppointment, then rebook the slot',
-      result: m.result,
+      ...scenarioFigures('cancel-rebook', m, baseline),
       baseline: {
         name: 'raw release + claim',
         description: "catalog's release UPDATE then its claim UPDATE straight on PostgreSQL, one connection per client",
         result: baseline,
       },
-      throughputRatio: ratio(m.result.throughput, baseline.throughput),
-      p99Ratio: ratio(m.result.latencyMs.p99, baseline.latencyMs.p99),
-      cpuCores: m.cpuCores,
-      cpuMsPerOp: m.cpuMsPerOp,
-      peakRssMb: m.peakRssMb,
-      topStatements: m.topStatements,
-      failures: m.result.errorCount ? [`cancel-rebook: ${m.result.errorCount} errors ${JSON.stringify(m.result.errors)}`] : [],
     };
   } finally {
     closeAll(clients);

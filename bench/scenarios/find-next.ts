@@ -2,9 +2,8 @@ import * as catalogApi from '@carebook/proto/catalog';
 import { catalogClients, closeAll } from '../clients';
 import { pick, type BenchContext, type ScenarioResult } from '../context';
 import { runClosedLoop } from '../load';
-import { measure } from '../measure';
+import { measure, scenarioFigures } from '../measure';
 import { outcomeOf } from '../outcome';
-import { ratio } from '../stats';
 import { randomWindow } from '../windows';
 import { rawNextAvailable } from '../baselines';
 
@@ -46,20 +45,13 @@ export async function findNextScenario(ctx: BenchContext): Promise<ScenarioResul
     return {
       name: 'find-next',
       title,
-      result: m.result,
+      ...scenarioFigures('find-next', m, baseline),
       baseline: baseline && {
         name: 'raw next-available SELECT',
         description: "catalog's next-available statement straight on PostgreSQL, one connection per client",
         result: baseline,
       },
-      throughputRatio: baseline ? ratio(m.result.throughput, baseline.throughput) : null,
-      p99Ratio: baseline ? ratio(m.result.latencyMs.p99, baseline.latencyMs.p99) : null,
-      cpuCores: m.cpuCores,
-      cpuMsPerOp: m.cpuMsPerOp,
-      peakRssMb: m.peakRssMb,
-      topStatements: m.topStatements,
       extra: { emptyAnswers: empty },
-      failures: m.result.errorCount ? [`find-next: ${m.result.errorCount} errors ${JSON.stringify(m.result.errors)}`] : [],
     };
   } finally {
     closeAll(clients as unknown as Array<{ close(): void }>);

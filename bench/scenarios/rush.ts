@@ -2,8 +2,7 @@ import { pollUntil } from '../../libs/testing/src/poll';
 import { bookingClients, closeAll } from '../clients';
 import type { BenchContext, ScenarioResult } from '../context';
 import { runBurst } from '../load';
-import { measure } from '../measure';
-import { ratio } from '../stats';
+import { measure, scenarioFigures } from '../measure';
 import { rawClaimRush } from '../baselines';
 import { book } from './book';
 
@@ -75,19 +74,14 @@ export async function rushScenario(ctx: BenchContext): Promise<ScenarioResult> {
     return {
       name: 'rush',
       title: `Booking rush: ${rushClients} clients on ${rushSlots} slots`,
-      result: m.result,
+      ...scenarioFigures('rush', m, baseline.result),
       baseline: {
         name: 'raw claim rush',
         description: `the claim UPDATE by ${rushClients} clients at once on ${rushSlots} other slots, over ${ctx.options.pool} connections (catalog's pool size)`,
         result: baseline.result,
       },
-      throughputRatio: ratio(m.result.throughput, baseline.result.throughput),
-      p99Ratio: ratio(m.result.latencyMs.p99, baseline.result.latencyMs.p99),
-      cpuCores: m.cpuCores,
-      cpuMsPerOp: m.cpuMsPerOp,
-      peakRssMb: m.peakRssMb,
-      topStatements: m.topStatements,
       extra: { winners, losers, otherErrors: others, pendingAfterRush, settledWinners, doubleBookings, slotsNotHeldByTheirAppointment: mismatched, baselineWinners: baseline.winners },
+      // Its losers' SLOT_UNAVAILABLE are what a rush is: judged by the counts above, not as errors.
       failures,
     };
   } finally {

@@ -2,7 +2,7 @@ import { SearchSlotsRequest } from '@carebook/proto/catalog';
 import { catalogClients, closeAll } from '../clients';
 import { pick, type BenchContext, type ScenarioResult } from '../context';
 import { runClosedLoop } from '../load';
-import { measure } from '../measure';
+import { measure, scenarioFigures } from '../measure';
 import { outcomeOf } from '../outcome';
 import { ratio } from '../stats';
 import { randomWindow } from '../windows';
@@ -61,23 +61,15 @@ export async function searchScenario(ctx: BenchContext): Promise<ScenarioResult>
     empty = run.empty;
     return run.result;
   });
-  const failures = m.result.errorCount ? [`search: ${m.result.errorCount} errors ${JSON.stringify(m.result.errors)}`] : [];
   return {
     name: 'search',
     title: 'SearchSlots (random specialty, 7 days, 50 per page)',
-    result: m.result,
+    ...scenarioFigures('search', m, baseline),
     baseline: { name: 'raw search SELECT', description: "catalog's search statement straight on PostgreSQL, one connection per client", result: baseline },
-    throughputRatio: ratio(m.result.throughput, baseline.throughput),
-    p99Ratio: ratio(m.result.latencyMs.p99, baseline.latencyMs.p99),
-    cpuCores: m.cpuCores,
-    cpuMsPerOp: m.cpuMsPerOp,
-    peakRssMb: m.peakRssMb,
-    topStatements: m.topStatements,
     extra: {
       emptyPages: empty,
       unpreparedBaseline: { throughput: unprepared.throughput, p99Ms: unprepared.latencyMs.p99, ratio: ratio(m.result.throughput, unprepared.throughput) },
       plans: await searchPlans(ctx),
     },
-    failures,
   };
 }
