@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { createFileRegistry, fromBinary, type FileRegistry } from '@bufbuild/protobuf';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
+import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { loadFileDescriptorSetFromBuffer, loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 
@@ -35,3 +37,8 @@ export function reflectionPackageDefinition(): PackageDefinition {
 
 /** The name reflection lists for the standard health service. */
 export const HEALTH_SERVICE_NAME = 'grpc.health.v1.Health';
+
+/** Every carebook proto and its imports as a protobuf-es registry, for decoding requests reflectively. */
+export function descriptorRegistry(): FileRegistry {
+  return createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(descriptorSetPath)));
+}

@@ -66,6 +66,32 @@ export function databaseUrl(describe: string): EnvVar<string> {
   };
 }
 
+/** A required secret of at least `minLength` characters; the error never repeats it. */
+export function secret(describe: string, minLength: number): EnvVar<string> {
+  return {
+    describe,
+    parse(raw) {
+      const value = raw?.trim();
+      if (!value) throw new BadValue('is required');
+      if (value.length < minLength) throw new BadValue(`must be at least ${minLength} characters`);
+      return value;
+    },
+  };
+}
+
+/** Required comma-separated secrets, each of at least `minLength` characters (the first is current, the others still accepted). */
+export function secretList(describe: string, minLength: number): EnvVar<string[]> {
+  return {
+    describe,
+    parse(raw) {
+      const values = (raw ?? '').split(',').map((v) => v.trim()).filter(Boolean);
+      if (values.length === 0) throw new BadValue('is required');
+      if (values.some((v) => v.length < minLength)) throw new BadValue(`must hold keys of at least ${minLength} characters each`);
+      return values;
+    },
+  };
+}
+
 /** One of the listed values. */
 export function oneOf<T extends string>(describe: string, values: readonly T[], fallback: T): EnvVar<T> {
   return {

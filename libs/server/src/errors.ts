@@ -9,7 +9,15 @@ export interface FieldViolation {
 
 /** Base class: `reason` is an UPPER_SNAKE constant clients may branch on. */
 export abstract class DomainError extends Error {
-  abstract readonly kind: 'not_found' | 'invalid_argument' | 'failed_precondition' | 'already_exists' | 'unavailable' | 'deadline_exceeded';
+  abstract readonly kind:
+    | 'not_found'
+    | 'invalid_argument'
+    | 'failed_precondition'
+    | 'already_exists'
+    | 'unavailable'
+    | 'deadline_exceeded'
+    | 'unauthenticated'
+    | 'permission_denied';
   constructor(
     message: string,
     readonly reason: string,
@@ -55,4 +63,14 @@ export class UnavailableError extends DomainError {
 /** The caller's deadline passed before the work could be done. */
 export class DeadlineExceededError extends DomainError {
   readonly kind = 'deadline_exceeded';
+}
+
+/** The call carries no credential, or one that is not well-formed, for a method that needs one. */
+export class UnauthenticatedError extends DomainError {
+  readonly kind = 'unauthenticated';
+}
+
+/** The caller's credential is not one allowed to call the method. */
+export class PermissionDeniedError extends DomainError {
+  readonly kind = 'permission_denied';
 }

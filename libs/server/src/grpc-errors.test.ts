@@ -104,9 +104,37 @@ describe('toServiceError', () => {
     );
   });
 
-  it('passes an existing gRPC status through unchanged', () => {
-    const upstream = Object.assign(new Error('5 NOT_FOUND: gone'), { code: Code.NOT_FOUND, details: 'gone', metadata: new Metadata() });
-    expect(toServiceError(upstream, DOMAIN)).toBe(upstream);
+  it("answers an upstream service's unhandled error as INTERNAL, without its message", () => {
+    const upstream = Object.assign(new Error('5 NOT_FOUND: table slot_x gone'), { code: Code.NOT_FOUND, details: 'table slot_x gone', metadata: new Metadata() });
+    const err = toServiceError(upstream, DOMAIN);
+    expect(err.code).toBe(Code.INTERNAL);
+    expect(err.message).toBe('internal error');
+  });
+
+  it('answers an unreachable database as UNAVAILABLE, saying a retry is safe', () => {
+    for (const cause of [
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01', severity: 'FATAL' }),
+      new Error('Connection terminated unexpectedly'),
+      new Error('wrapped', { cause: new Error('timeout exceeded when trying to connect') }),
+    ]) {
+      const err = toServiceError(cause, DOMAIN);
+      expect(err.code, cause.message).toBe(Code.UNAVAILABLE);
+      expect(readStatusDetails(err).errorInfo?.reason).toBe('DATABASE_UNAVAILABLE');
+      expect(err.message).toContain('retrying the same request');
+    }
+  });
+
+  it('bounds the reply however large the error: message, violations and metadata', () => {
+    const huge = 'x'.repeat(30_000);
+    const violations = Array.from({ length: 1000 }, (_, i) => ({ field: `f${i}${huge}`, description: huge }));
+    const invalid = toServiceError(new InvalidArgumentError(violations), DOMAIN);
+    expect(invalid.message.length).toBeLessThanOrEqual(1024);
+    expect(readStatusDetails(invalid).badRequest?.fieldViolations).toHaveLength(20);
+    expect(invalid.metadata.get('grpc-status-details-bin')[0].length).toBeLessThan(16_000);
+    const precondition = toServiceError(new FailedPreconditionError(huge, 'X', { id: huge }), DOMAIN);
+    expect(precondition.message.length).toBeLessThanOrEqual(1024);
+    expect(precondition.metadata.get('grpc-status-details-bin')[0].length).toBeLessThan(2_000);
   });
 });
 

@@ -83,6 +83,7 @@ async function start(options: { ready?: boolean | (() => Promise<void>); shutdow
       },
       shutdownGraceMs: options.shutdownGraceMs ?? 5_000,
       readinessIntervalMs: 20,
+      maxRequestBytes: 64 * 1024,
     },
     '127.0.0.1',
     0,
@@ -139,7 +140,11 @@ describe('health', () => {
     s.setReady(false);
     await pollUntil('NOT_SERVING', async () => ((await s.health.check('')) === 'NOT_SERVING' ? true : undefined));
     expect(await s.health.check(SERVICE)).toBe('NOT_SERVING');
-    expect(s.logs.some((l) => l.msg === 'readiness check failed' && l.err?.message === 'database unreachable')).toBe(true);
+    // Checked every 20 ms, but each outage is logged once when it starts and once when it ends.
+    const outages = s.logs.filter((l) => l.msg === 'dependency unavailable');
+    expect(outages).toHaveLength(2);
+    expect(outages.every((l) => l.dependency === 'database' && l.err?.message === 'database unreachable')).toBe(true);
+    expect(s.logs.filter((l) => l.msg === 'dependency available again')).toHaveLength(1);
   });
 
   it('turns NOT_SERVING for watchers as soon as shutdown starts', async () => {

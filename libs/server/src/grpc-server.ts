@@ -2,10 +2,15 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
-import { HEALTH_SERVICE_NAME, reflectionPackageDefinition } from '@carebook/proto/descriptors';
+import { descriptorRegistry, HEALTH_SERVICE_NAME, reflectionPackageDefinition } from '@carebook/proto/descriptors';
+import type { FileRegistry } from '@bufbuild/protobuf';
 import type { Logger } from 'pino';
 import { toServiceError } from './grpc-errors';
 import { DomainError } from './errors';
+import { internalCredential, internalCredentialError, type CallerCredential } from './internal-credential';
+import { outageLog, type OutageLog } from './outage-log';
+import { isDatabaseUnavailable } from './postgres-errors';
+import { checkedDeserializer, RejectedRequest } from './request-decoding';
 
 /** What every handler gets besides its request. */
 export interface RequestContext {
@@ -13,6 +18,8 @@ export interface RequestContext {
   log: Logger;
   /** The caller's deadline, if it set one; outgoing calls must finish before it. */
   deadline: Date | undefined;
+  /** True when the call carries the internal credential (internal-credential.ts). */
+  internalCaller: boolean;
 }
 
 type UnaryMethod<Req, Res> = grpc.MethodDefinition<Req, Res> & { requestStream: false; responseStream: false };
@@ -27,6 +34,8 @@ export interface ServiceRegistration<S extends grpc.ServiceDefinition = grpc.Ser
   name: string;
   definition: S;
   handlers: Handlers<S>;
+  /** Methods (handler keys) only callers with the internal credential may call. */
+  internalMethods: string[];
 }
 
 export interface GrpcServerOptions {
@@ -40,7 +49,14 @@ export interface GrpcServerOptions {
   shutdownGraceMs: number;
   /** How often readiness is re-checked for the health service. */
   readinessIntervalMs?: number;
+  /** The largest request accepted, in bytes; larger ones get RESOURCE_EXHAUSTED before they are read into memory. */
+  maxRequestBytes: number;
+  /** The bearer token of internal callers; without one, internal methods refuse every call. */
+  internalToken?: string;
 }
+
+/** The largest reply a server sends, in bytes (grpc-js's own default, set explicitly). */
+export const MAX_REPLY_BYTES = 4 * 1024 * 1024;
 
 /** A started server. */
 export interface CarebookGrpcServer {
@@ -52,15 +68,32 @@ export interface CarebookGrpcServer {
 const REQUEST_ID_HEADER = 'x-request-id';
 const MAX_REQUEST_ID_LENGTH = 128;
 
-/** Pairs a service definition with handlers of matching types; the server wraps each one with request ids, logs and error mapping. */
-export function registration<S extends grpc.ServiceDefinition>(name: string, definition: S, handlers: Handlers<S>): ServiceRegistration {
-  return { name, definition, handlers } as unknown as ServiceRegistration;
+/**
+ * Pairs a service definition with handlers of matching types; the server
+ * wraps each one with request ids, logs and error mapping. `internalMethods`
+ * need the internal credential.
+ */
+export function registration<S extends grpc.ServiceDefinition>(
+  name: string,
+  definition: S,
+  handlers: Handlers<S>,
+  internalMethods: (keyof S & string)[] = [],
+): ServiceRegistration {
+  return { name, definition, handlers, internalMethods } as unknown as ServiceRegistration;
+}
+
+/** What every wrapped method shares: how to check credentials, and the log of database outages. */
+interface CallEnvironment {
+  options: GrpcServerOptions;
+  credentialOf: (metadata: grpc.Metadata) => CallerCredential;
+  database: OutageLog;
 }
 
 function wrapUnary(
   method: string,
+  internal: boolean,
   handler: (request: unknown, ctx: RequestContext) => Promise<unknown>,
-  options: GrpcServerOptions,
+  { options, credentialOf, database }: CallEnvironment,
 ): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
     const incoming = call.metadata.get(REQUEST_ID_HEADER)[0];
@@ -72,10 +105,21 @@ function wrapUnary(
 
     const log = options.log.child({ requestId, method });
     const deadline = call.getDeadline();
-    const ctx: RequestContext = { requestId, log, deadline: deadline === Infinity ? undefined : new Date(deadline) };
+    const credential = credentialOf(call.metadata);
+    const ctx: RequestContext = { requestId, log, deadline: deadline === Infinity ? undefined : new Date(deadline), internalCaller: credential === 'internal' };
     const started = performance.now();
-    handler(call.request, ctx).then(
+    const run = async () => {
+      if (call.request instanceof RejectedRequest) {
+        // Logged like any refusal, with why the bytes did not decode.
+        log.warn({ err: call.request.error.cause, reason: call.request.error.reason }, 'request refused while decoding');
+        throw call.request.error;
+      }
+      if (internal && credential !== 'internal') throw internalCredentialError(credential);
+      return handler(call.request, ctx);
+    };
+    run().then(
       (response) => {
+        database.succeeded();
         log.debug({ ms: Math.round(performance.now() - started) }, 'call ok');
         callback(null, response);
       },
@@ -83,6 +127,7 @@ function wrapUnary(
         const error = toServiceError(err, options.errorDomain);
         const ms = Math.round(performance.now() - started);
         if (err instanceof DomainError) log.info({ ms, code: error.code, reason: err.reason }, 'call refused');
+        else if (isDatabaseUnavailable(err)) database.failed(err);
         else log.error({ ms, err }, 'call failed');
         callback(error);
       },
@@ -90,19 +135,42 @@ function wrapUnary(
   };
 }
 
+/** `definition` with each method's request decoded by checkedDeserializer against the service's descriptors. */
+function withCheckedRequests(definition: grpc.ServiceDefinition, serviceName: string, registry: FileRegistry): grpc.ServiceDefinition {
+  const service = registry.getService(serviceName);
+  if (!service) throw new Error(`no descriptor for service ${serviceName}`);
+  return Object.fromEntries(
+    Object.entries(definition).map(([key, method]) => {
+      const desc = service.methods.find((m) => method.path.endsWith(`/${m.name}`));
+      if (!desc) throw new Error(`no descriptor for method ${method.path}`);
+      return [key, { ...method, requestDeserialize: checkedDeserializer(desc.input, method.requestDeserialize) }];
+    }),
+  );
+}
+
 /**
  * Starts a gRPC server with the given services plus grpc.health.v1 (SERVING
  * only while `checkReady` succeeds) and server reflection v1 and v1alpha.
  */
 export async function startGrpcServer(options: GrpcServerOptions, host: string, port: number): Promise<CarebookGrpcServer> {
-  const server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1 });
+  const server = new grpc.Server({
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.max_receive_message_length': options.maxRequestBytes,
+    'grpc.max_send_message_length': MAX_REPLY_BYTES,
+  });
+  const registry = descriptorRegistry();
+  const environment: CallEnvironment = {
+    options,
+    credentialOf: options.internalToken ? internalCredential(options.internalToken) : () => 'none',
+    database: outageLog(options.log, 'database'),
+  };
   for (const service of options.services) {
+    const definition = withCheckedRequests(service.definition, service.name, registry);
     const implementation: grpc.UntypedServiceImplementation = {};
     for (const [key, handler] of Object.entries(service.handlers)) {
-      const method = (service.definition as grpc.ServiceDefinition)[key];
-      implementation[key] = wrapUnary(method.path, handler as never, options);
+      implementation[key] = wrapUnary(definition[key].path, service.internalMethods.includes(key), handler as never, environment);
     }
-    server.addService(service.definition, implementation);
+    server.addService(definition, implementation);
   }
 
   const names = options.services.map((s) => s.name);
@@ -139,9 +207,12 @@ export async function startGrpcServer(options: GrpcServerOptions, host: string, 
   const checkReadiness = async () => {
     if (shuttingDown) return;
     const ready = await options.checkReady().then(
-      () => true,
+      () => {
+        environment.database.succeeded();
+        return true;
+      },
       (err) => {
-        options.log.warn({ err }, 'readiness check failed');
+        environment.database.failed(err);
         return false;
       },
     );

@@ -72,3 +72,33 @@ export async function retryOnTransactionConflict<T>(attempt: () => Promise<T>, a
     }
   }
 }
+
+// What a database that is down, restarting, overloaded or cut off looks like,
+// from pg, its pool and Prisma's pg adapter. All of it is worth a retry.
+const UNREACHABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
+const UNAVAILABLE_SQLSTATES = new Set([
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now: starting up, shutting down, in recovery
+  '53300', // too_many_connections
+  '57014', // query_canceled: the statement timeout of an overloaded server
+]);
+const UNAVAILABLE_ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
+// P1001 unreachable, P1002 timed out, P1017 connection closed, P2024 no pooled
+// connection in time, P2028 a transaction that could not start or timed out.
+const UNAVAILABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017', 'P2024', 'P2028']);
+const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly/;
+
+/** True when `err` (or its cause) says the database could not be reached or is not accepting work: a retry may succeed. */
+export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
+  if (typeof err !== 'object' || err === null || depth > 4) return false;
+  const e = err as { code?: unknown; message?: unknown; cause?: unknown; meta?: { driverAdapterError?: { cause?: AdapterCause } } };
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  if (code && (UNREACHABLE_SOCKET_CODES.has(code) || UNAVAILABLE_PRISMA_CODES.has(code))) return true;
+  const sqlState = postgresErrorOf(err)?.code;
+  if (sqlState && (sqlState.startsWith('08') || UNAVAILABLE_SQLSTATES.has(sqlState))) return true;
+  const kind = e.meta?.driverAdapterError?.cause?.kind;
+  if (kind && UNAVAILABLE_ADAPTER_KINDS.has(kind)) return true;
+  if (typeof e.message === 'string' && UNAVAILABLE_MESSAGES.test(e.message)) return true;
+  return isDatabaseUnavailable(e.cause, depth + 1);
+}

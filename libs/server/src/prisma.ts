@@ -34,6 +34,11 @@ export function createServiceDatabase<T>(Client: PrismaClientClass<T>, databaseU
     // other session time zone shifts times by its offset.
     options: `-c statement_timeout=${statementTimeout} -c TimeZone=UTC`,
   });
+  // An idle connection that the server closes (a restart, an admin's
+  // pg_terminate_backend) is an 'error' event on the pool, which would crash
+  // the process unheard. The pool has already dropped that connection; the
+  // next query that needs the database reports any lasting outage.
+  sql.on('error', () => {});
   const prisma = new Client({
     // Prisma's own defaults (2 s to get a connection for a transaction, 5 s
     // for all of it) failed transactions under load that the pool would have

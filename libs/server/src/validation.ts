@@ -2,15 +2,65 @@ import { InvalidArgumentError, type FieldViolation } from './errors';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+// C0 and C1 control characters and DEL. PostgreSQL refuses NUL in text, and
+// none of them belongs in a name, an address or a filter.
+// eslint-disable-next-line no-control-regex -- finding them is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// The same, less line feed and tab, for free text that documents them.
+// eslint-disable-next-line no-control-regex -- finding them is the point
+const CONTROL_EXCEPT_LINE_BREAKS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
+/** How much of an offending value an error quotes: enough to recognise it, never the whole of a huge one. */
+export const QUOTE_LIMIT = 64;
+
+/** A bad value as error messages quote it: JSON-escaped, at most QUOTE_LIMIT characters, then an ellipsis. */
+export function quote(value: string): string {
+  return value.length > QUOTE_LIMIT ? `${JSON.stringify(value.slice(0, QUOTE_LIMIT))}…` : JSON.stringify(value);
+}
+
 /** True for a syntactically valid UUID string. */
 export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
 
+/** A range of instants a timestamp field accepts, [min, max), with how to say it. */
+export interface TimeRange {
+  min: Date;
+  max: Date;
+  describe: string;
+}
+
+/**
+ * What a stored time may be: slot and appointment times. Bounded well inside
+ * what PostgreSQL, JavaScript and google.protobuf.Timestamp (years 1–9999)
+ * can all hold, so an end time computed from a start time still fits in a
+ * reply.
+ */
+export const STORED_TIME_RANGE: TimeRange = {
+  min: new Date('1970-01-01T00:00:00Z'),
+  max: new Date('9999-01-01T00:00:00Z'),
+  describe: 'from 1970-01-01 to 9998-12-31',
+};
+
+/** What a filter bound may be: anything google.protobuf.Timestamp can hold (the request decoder already refused the rest). */
+export const FILTER_TIME_RANGE: TimeRange = {
+  min: new Date('0001-01-01T00:00:00Z'),
+  max: new Date('10000-01-01T00:00:00Z'),
+  describe: 'from 0001-01-01 to 9999-12-31',
+};
+
+/** Options of a text field. */
+export interface TextOptions {
+  /** Line feeds and tabs are allowed (free text such as a reason). */
+  multiline?: boolean;
+}
+
 /**
  * Collects field violations while a request is parsed, so one error names
  * every bad field. Each method returns the parsed value (or a placeholder
- * when invalid); call `done()` before using any of them.
+ * when invalid); call `done()` before using any of them. Every text is
+ * length-capped and refuses control characters; every quoted value is cut
+ * to a short prefix.
  */
 export class RequestValidator {
   private readonly violations: FieldViolation[] = [];
@@ -20,26 +70,44 @@ export class RequestValidator {
     this.violations.push({ field, description });
   }
 
+  /** True when no violation was recorded for `field`. */
+  ok(field: string): boolean {
+    return !this.violations.some((v) => v.field === field);
+  }
+
+  /** Checks length and characters of `text`; true if it passed. */
+  private checkText(field: string, text: string, maxLength: number, options: TextOptions): boolean {
+    if (text.length > maxLength) {
+      this.fail(field, `must be at most ${maxLength} characters`);
+      return false;
+    }
+    if ((options.multiline ? CONTROL_EXCEPT_LINE_BREAKS : CONTROL).test(text)) {
+      this.fail(field, options.multiline ? 'must not contain control characters other than line feeds and tabs' : 'must not contain control characters');
+      return false;
+    }
+    return true;
+  }
+
   /** A non-blank string of at most `maxLength` characters, trimmed. */
-  requiredText(field: string, value: string, maxLength = 200): string {
+  requiredText(field: string, value: string, maxLength = 200, options: TextOptions = {}): string {
     const text = value.trim();
     if (!text) this.fail(field, 'is required');
-    else if (text.length > maxLength) this.fail(field, `must be at most ${maxLength} characters`);
+    else this.checkText(field, text, maxLength, options);
+    return text;
+  }
+
+  /** A string of at most `maxLength` characters, trimmed; empty is allowed. */
+  optionalText(field: string, value: string, maxLength = 500, options: TextOptions = {}): string {
+    const text = value.trim();
+    this.checkText(field, text, maxLength, options);
     return text;
   }
 
   /** A required UUID. */
   uuid(field: string, value: string): string {
     if (!value) this.fail(field, 'is required');
-    else if (!isUuid(value)) this.fail(field, 'must be a UUID');
+    else if (!isUuid(value)) this.fail(field, `must be a UUID, got ${quote(value)}`);
     return value.toLowerCase();
-  }
-
-  /** A string of at most `maxLength` characters, trimmed; empty is allowed. */
-  optionalText(field: string, value: string, maxLength = 500): string {
-    const text = value.trim();
-    if (text.length > maxLength) this.fail(field, `must be at most ${maxLength} characters`);
-    return text;
   }
 
   /** A UUID, or undefined when empty. */
@@ -47,14 +115,25 @@ export class RequestValidator {
     return value ? this.uuid(field, value) : undefined;
   }
 
-  /** A required timestamp. */
-  timestamp(field: string, value: Date | undefined): Date {
+  /** A required timestamp within `range`. */
+  timestamp(field: string, value: Date | undefined, range: TimeRange = STORED_TIME_RANGE): Date {
     if (!value) {
       this.fail(field, 'is required');
       return new Date(0);
     }
-    if (Number.isNaN(value.getTime())) this.fail(field, 'is not a valid timestamp');
+    this.timeInRange(field, value, range);
     return value;
+  }
+
+  /** An optional timestamp within `range`. */
+  optionalTimestamp(field: string, value: Date | undefined, range: TimeRange = FILTER_TIME_RANGE): Date | undefined {
+    if (value) this.timeInRange(field, value, range);
+    return value;
+  }
+
+  private timeInRange(field: string, value: Date, range: TimeRange): void {
+    if (Number.isNaN(value.getTime())) this.fail(field, 'is not a valid timestamp');
+    else if (value < range.min || value >= range.max) this.fail(field, `must be ${range.describe}`);
   }
 
   /** page_size: 0 means `defaultSize`, otherwise 1..`maxSize`. */
