@@ -27,10 +27,21 @@ const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as
 const services = Object.entries(compose.services);
 const appServices = services.filter(([, s]) => s.build !== undefined);
 
+/** What the shell gives compose in this check: a value for each variable the file interpolates. */
+const SHELL: Record<string, string> = { CAREBOOK_INTERNAL_TOKEN: 't'.repeat(44), CAREBOOK_PAGE_TOKEN_KEY: 'k'.repeat(44) };
+
+/** Compose's interpolation of ${NAME} and ${NAME:?message} from SHELL; an unknown variable fails the check. */
+function interpolate(value: string): string {
+  return value.replace(/\$\{([A-Z_]+)(?::\?[^}]*)?\}/g, (_, name: string) => {
+    if (!(name in SHELL)) throw new Error(`docker-compose.yml interpolates \${${name}}, unknown to this check`);
+    return SHELL[name];
+  });
+}
+
 function environment(service: ComposeService): Record<string, string> {
   const env = service.environment ?? {};
-  if (Array.isArray(env)) return Object.fromEntries(env.map((line) => [line.split('=')[0], line.slice(line.indexOf('=') + 1)]));
-  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === null ? '' : String(v)]));
+  if (Array.isArray(env)) return Object.fromEntries(env.map((line) => [line.split('=')[0], interpolate(line.slice(line.indexOf('=') + 1))]));
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === null ? '' : interpolate(String(v))]));
 }
 
 function buildOf(service: ComposeService): { context: string; dockerfile: string } {
@@ -91,6 +102,14 @@ async function loadAppConfig(app: string, env: Record<string, string>): Promise<
 describe('docker-compose.yml', () => {
   it('has PostgreSQL and both services', () => {
     expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['postgres', 'catalog', 'booking']));
+  });
+
+  it('gives both services the internal token and the page-token key from one shell variable each, required', () => {
+    const raw = (name: string) => compose.services[name].environment as Record<string, string>;
+    for (const variable of ['CATALOG_INTERNAL_TOKEN', 'CAREBOOK_PAGE_TOKEN_KEY']) {
+      expect(raw('catalog')[variable]).toBe(raw('booking')[variable]);
+      expect(raw('catalog')[variable]).toMatch(/^\$\{CAREBOOK_[A-Z_]+:\?.+\}$/);
+    }
   });
 
   it('points booking at the catalog service', () => {

@@ -3,7 +3,8 @@
 // with its data under .data/, creates one database per service, and hands the
 // URLs to the services, which migrate their own database at start-up.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configOrExit, createLogger, integer, loadConfig, logLevel, text } from '@carebook/server';
@@ -33,6 +34,29 @@ const config = configOrExit('start', () =>
 );
 const log = createLogger('start', config.LOG_LEVEL);
 
+/**
+ * A secret from the environment, else the one kept in `file` under the data
+ * directory, else a new random one written there (readable by this user
+ * only): restarts keep the same secrets, so page tokens stay valid, and the
+ * README's grpcurl steps can read the internal token from the file.
+ */
+function localSecret(variable: string, file: string): string {
+  const given = process.env[variable]?.trim();
+  if (given) return given;
+  const path = join(config.CAREBOOK_DATA_DIR, file);
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  mkdirSync(config.CAREBOOK_DATA_DIR, { recursive: true });
+  const value = randomBytes(32).toString('base64url');
+  writeFileSync(path, `${value}\n`, { mode: 0o600 });
+  log.info({ variable, file: path }, 'secret generated');
+  return value;
+}
+
+const secrets = {
+  CATALOG_INTERNAL_TOKEN: localSecret('CATALOG_INTERNAL_TOKEN', 'catalog-internal-token'),
+  CAREBOOK_PAGE_TOKEN_KEY: localSecret('CAREBOOK_PAGE_TOKEN_KEY', 'page-token-key'),
+};
+
 let database: EmbeddedDatabaseServer | undefined;
 const databaseUrls: Record<string, string> = {};
 const missing = services.filter((s) => !process.env[s.databaseUrlVariable]);
@@ -61,7 +85,7 @@ async function stopAll(exitCode: number): Promise<never> {
 for (const service of services) {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, service.entry)], {
     cwd: root,
-    env: { ...process.env, ...databaseUrls, ...service.env },
+    env: { ...process.env, ...secrets, ...databaseUrls, ...service.env },
     stdio: 'inherit',
   });
   children.set(service.name, child);

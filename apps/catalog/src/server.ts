@@ -1,5 +1,14 @@
 import { CatalogServiceService } from '@carebook/proto/catalog';
-import { pingDatabase, registration, runPeriodically, startGrpcServer, type CarebookGrpcServer, type Logger, type SqlPool } from '@carebook/server';
+import {
+  pageTokens,
+  pingDatabase,
+  registration,
+  runPeriodically,
+  startGrpcServer,
+  type CarebookGrpcServer,
+  type Logger,
+  type SqlPool,
+} from '@carebook/server';
 import { clinicHandlers } from './clinics/handlers';
 import { clinicsRepo } from './clinics/repo';
 import { clinicsService } from './clinics/service';
@@ -31,6 +40,12 @@ export interface CatalogServerOptions {
   host: string;
   port: number;
   shutdownGraceMs: number;
+  /** The bearer token of internal callers (CATALOG_INTERNAL_TOKEN): only they may claim and release slots, or see claim ids. */
+  internalToken: string;
+  /** Keys of page tokens (CAREBOOK_PAGE_TOKEN_KEY): the first signs, all verify. */
+  pageTokenKeys: string[];
+  /** The largest request accepted (CATALOG_MAX_REQUEST_BYTES); default DEFAULT_CATALOG_MAX_REQUEST_BYTES. */
+  maxRequestBytes?: number;
   /** How many local days ahead schedules have slots (CATALOG_SLOT_HORIZON_DAYS); default 60. */
   slotHorizonDays?: number;
   /** How often the background loop extends schedules to the horizon (CATALOG_MATERIALISE_INTERVAL_MS); default an hour. */
@@ -43,6 +58,8 @@ export interface RunningCatalog extends CarebookGrpcServer {
 }
 
 export const DEFAULT_SLOT_HORIZON_DAYS = 60;
+/** Room for the largest valid request, 1,000 slots in one CreateSlots (about 30 KB), many times over. */
+export const DEFAULT_CATALOG_MAX_REQUEST_BYTES = 256 * 1024;
 export const DEFAULT_MATERIALISE_INTERVAL_MS = 3_600_000;
 
 /** Builds and starts the catalog gRPC server on `deps`; listens on `options.port` (0 picks one). */
@@ -53,14 +70,22 @@ export async function startCatalogServer(deps: CatalogDeps, options: CatalogServ
   const now = deps.now ?? (() => new Date());
   const materialiser = slotMaterialiser(deps.prisma, { horizonDays: options.slotHorizonDays ?? DEFAULT_SLOT_HORIZON_DAYS, now, log: deps.log });
   const schedules = schedulesService({ repo: schedulesRepo(deps.prisma), materialiser, doctors, clinics, now });
-  const handlers = { ...clinicHandlers(clinics), ...doctorHandlers(doctors), ...slotHandlers(slots), ...scheduleHandlers(schedules) };
+  const tokens = pageTokens(options.pageTokenKeys);
+  const handlers = {
+    ...clinicHandlers(clinics, tokens),
+    ...doctorHandlers(doctors, tokens),
+    ...slotHandlers(slots, tokens),
+    ...scheduleHandlers(schedules, tokens),
+  };
   const server = await startGrpcServer(
     {
       log: deps.log,
       errorDomain: CATALOG_ERROR_DOMAIN,
-      services: [registration(CATALOG_SERVICE_NAME, CatalogServiceService, handlers)],
+      services: [registration(CATALOG_SERVICE_NAME, CatalogServiceService, handlers, ['claimSlot', 'releaseSlot'])],
       checkReady: () => pingDatabase(deps.prisma),
       shutdownGraceMs: options.shutdownGraceMs,
+      maxRequestBytes: options.maxRequestBytes ?? DEFAULT_CATALOG_MAX_REQUEST_BYTES,
+      internalToken: options.internalToken,
     },
     options.host,
     options.port,

@@ -6,11 +6,12 @@ import {
   createCatalogClient,
   Doctor,
   SearchSlotsRequest,
+  withBearerToken,
   type CatalogClient,
   type Slot,
 } from '@carebook/proto/catalog';
 import { createLogger } from '@carebook/server';
-import { createTestDatabase, expectGrpcError, type ExpectedGrpcError } from '@carebook/testing';
+import { createTestDatabase, expectGrpcError, TEST_INTERNAL_TOKEN, TEST_PAGE_TOKEN_KEYS, type ExpectedGrpcError } from '@carebook/testing';
 import { createCatalogDatabase, type CatalogPrisma } from '../src/db';
 import type { SlotMaterialiser } from '../src/schedules/materialiser';
 import { startCatalogServer, type CatalogServerOptions } from '../src/server';
@@ -18,20 +19,35 @@ import { startCatalogServer, type CatalogServerOptions } from '../src/server';
 /** A catalog server on its own database and a random port, with a client and a SQL pool for assertions. */
 export interface CatalogUnderTest {
   address: string;
+  /** A client with the internal credential, as booking calls catalog. */
   client: CatalogClient;
+  /** A client without it: any other caller. */
+  publicClient: CatalogClient;
   prisma: CatalogPrisma;
   /** Direct SQL, to check what was (not) written. */
   sql: pg.Pool;
   databaseUrl: string;
-  /** Another client on its own connection (a local subchannel pool), for real parallel callers. */
+  /** Another client with the internal credential on its own connection (a local subchannel pool), for real parallel callers. */
   newClient(options?: ChannelOptions): CatalogClient;
   close(): Promise<void>;
 }
 
-/** Overrides for one test file's catalog: the schedules' clock and horizon, the background loop's interval. */
-export interface CatalogTestOptions extends Pick<CatalogServerOptions, 'slotHorizonDays' | 'materialiseIntervalMs'> {
+/** Overrides for one test file's catalog: the schedules' clock and horizon, the background loop's interval, the request size cap. */
+export interface CatalogTestOptions extends Pick<CatalogServerOptions, 'slotHorizonDays' | 'materialiseIntervalMs' | 'maxRequestBytes'> {
   now?: () => Date;
 }
+
+/** Server options of a catalog under test: the test secrets, any port. */
+export const TEST_CATALOG_OPTIONS: CatalogServerOptions = {
+  host: '127.0.0.1',
+  port: 0,
+  shutdownGraceMs: 2000,
+  internalToken: TEST_INTERNAL_TOKEN,
+  pageTokenKeys: TEST_PAGE_TOKEN_KEYS,
+};
+
+/** A catalog client for `address` with the internal credential. */
+export const internalCatalogClient = (address: string, options: ChannelOptions = {}) => createCatalogClient(address, withBearerToken(TEST_INTERNAL_TOKEN, options));
 
 /** Starts catalog over a fresh database cloned from the migrated template. */
 export async function startCatalogUnderTest(
@@ -41,20 +57,23 @@ export async function startCatalogUnderTest(
   const { prisma, sql: serviceSql } = createCatalogDatabase(db.url, 20);
   const log = createLogger('catalog', process.env.TEST_LOG_LEVEL ?? 'silent');
   const { now, ...serverOptions } = options;
-  const server = await startCatalogServer({ prisma, sql: serviceSql, log, now }, { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000, ...serverOptions });
+  const server = await startCatalogServer({ prisma, sql: serviceSql, log, now }, { ...TEST_CATALOG_OPTIONS, ...serverOptions });
   const address = `127.0.0.1:${server.port}`;
-  const client = createCatalogClient(address);
+  const client = internalCatalogClient(address);
+  const publicClient = createCatalogClient(address);
   const sql = new pg.Pool({ connectionString: db.url, max: 4 });
   return {
     address,
     client,
+    publicClient,
     prisma,
     sql,
     databaseUrl: db.url,
-    newClient: (channelOptions = {}) => createCatalogClient(address, { 'grpc.use_local_subchannel_pool': 1, ...channelOptions }),
+    newClient: (channelOptions = {}) => internalCatalogClient(address, { 'grpc.use_local_subchannel_pool': 1, ...channelOptions }),
     materialiser: server.materialiser,
     async close() {
       client.close();
+      publicClient.close();
       await server.shutdown();
       await prisma.$disconnect();
       await sql.end();

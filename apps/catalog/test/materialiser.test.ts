@@ -9,7 +9,7 @@ import { pollUntil } from '@carebook/testing';
 import { createCatalogDatabase, createCatalogPrisma } from '../src/db';
 import { slotMaterialiser } from '../src/schedules/materialiser';
 import { startCatalogServer } from '../src/server';
-import { createClinic, createDoctor, startCatalogUnderTest, type CatalogUnderTest } from './harness';
+import { createClinic, createDoctor, startCatalogUnderTest, TEST_CATALOG_OPTIONS, type CatalogUnderTest } from './harness';
 import { DayOfWeek, EVERY_DAY, createSchedule, day, rules, slotsOfDoctor, slotsOfSchedule } from './schedule-fixtures';
 
 const HORIZON_DAYS = 7;
@@ -147,7 +147,7 @@ describe('several replicas at once', () => {
     const databases = [createCatalogDatabase(catalog.databaseUrl, 4), createCatalogDatabase(catalog.databaseUrl, 4)];
     const servers = await Promise.all(
       databases.map((database) =>
-        startCatalogServer({ ...database, log, now: () => clock }, { host: '127.0.0.1', port: 0, shutdownGraceMs: 1000, slotHorizonDays: HORIZON_DAYS }),
+        startCatalogServer({ ...database, log, now: () => clock }, { ...TEST_CATALOG_OPTIONS, shutdownGraceMs: 1000, slotHorizonDays: HORIZON_DAYS }),
       ),
     );
     try {
@@ -171,7 +171,7 @@ describe('the background loop', () => {
     await catalog.sql.query('DELETE FROM slot WHERE schedule_id = $1', [schedule.id]);
     await catalog.sql.query('UPDATE schedule SET materialised_through = NULL WHERE id = $1', [schedule.id]);
     const { prisma, sql } = createCatalogDatabase(catalog.databaseUrl, 4);
-    const server = await startCatalogServer({ prisma, sql, log, now: () => clock }, { host: '127.0.0.1', port: 0, shutdownGraceMs: 1000, slotHorizonDays: HORIZON_DAYS });
+    const server = await startCatalogServer({ prisma, sql, log, now: () => clock }, { ...TEST_CATALOG_OPTIONS, shutdownGraceMs: 1000, slotHorizonDays: HORIZON_DAYS });
     try {
       const count = await pollUntil('the start-up pass', async () => {
         const n = (await slotsOfSchedule(catalog.sql, schedule.id)).length;

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCatalogClient } from '@carebook/proto/catalog';
-import { createEmptyDatabase, createHealthClient, freePort, pollUntil } from '@carebook/testing';
+import { createEmptyDatabase, createHealthClient, freePort, pollUntil, TEST_SECRETS_ENV } from '@carebook/testing';
 import { CATALOG_SERVICE_NAME } from '../src/server';
 
 // The catalog as it runs in production: its own OS process, started by tsx
@@ -37,11 +37,11 @@ afterEach(async () => {
   for (const db of databases.splice(0)) await db.drop();
 });
 
-/** Spawns `tsx apps/catalog/src/main.ts` with exactly `env` (plus PATH and HOME). */
-function spawnCatalog(env: Record<string, string>): CatalogProcess {
+/** Spawns `tsx apps/catalog/src/main.ts` with exactly `env` (plus PATH, HOME and, unless `secrets` is false, the test secrets). */
+function spawnCatalog(env: Record<string, string>, secrets = true): CatalogProcess {
   const child = spawn(tsx, ['apps/catalog/src/main.ts'], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...(secrets ? TEST_SECRETS_ENV : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -146,7 +146,7 @@ describe('catalog process', { timeout: 180_000 }, () => {
   });
 
   it('refuses bad configuration with one message naming every bad variable', async () => {
-    const p = spawnCatalog({ CATALOG_PORT: 'abc', CATALOG_DB_POOL_SIZE: '0' });
+    const p = spawnCatalog({ CATALOG_PORT: 'abc', CATALOG_DB_POOL_SIZE: '0', CATALOG_INTERNAL_TOKEN: 'guessable' }, false);
     const code = await p.exited;
     expect(code).not.toBe(0);
     expect(code).toBe(2);
@@ -155,7 +155,10 @@ describe('catalog process', { timeout: 180_000 }, () => {
     expect(stderr).toContain('CATALOG_PORT must be an integer from 0 to 65535, got "abc"');
     expect(stderr).toContain('CATALOG_DATABASE_URL is required');
     expect(stderr).toContain('CATALOG_DB_POOL_SIZE must be an integer from 1 to 500, got "0"');
-    expect(stderr.trim().split('\n')).toHaveLength(4); // the header and one line per variable
+    expect(stderr).toContain('CATALOG_INTERNAL_TOKEN must be at least 32 characters');
+    expect(stderr).toContain('CAREBOOK_PAGE_TOKEN_KEY is required');
+    expect(stderr).not.toContain('guessable');
+    expect(stderr.trim().split('\n')).toHaveLength(6); // the header and one line per variable
     expect(p.stdout()).toBe('');
   });
 

@@ -1,4 +1,13 @@
-import { Metadata, type CallOptions, type Client, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import {
+  InterceptingCall,
+  Metadata,
+  type CallOptions,
+  type ChannelOptions,
+  type Client,
+  type ClientOptions,
+  type ClientUnaryCall,
+  type ServiceError,
+} from '@grpc/grpc-js';
 
 /** Per-call options of a PromiseClient method. */
 export interface CallSettings {
@@ -40,4 +49,20 @@ export function promiseClient<C extends Client>(client: C): PromiseClient<C> {
       });
   }
   return wrapper as PromiseClient<C>;
+}
+
+/** Client options that add `authorization: Bearer <token>` to every call (catalog's internal credential). */
+export function withBearerToken(token: string, options: ChannelOptions = {}): ClientOptions {
+  return {
+    ...options,
+    interceptors: [
+      (callOptions, nextCall) =>
+        new InterceptingCall(nextCall(callOptions), {
+          start(metadata, listener, next) {
+            metadata.set('authorization', `Bearer ${token}`);
+            next(metadata, listener);
+          },
+        }),
+    ],
+  };
 }

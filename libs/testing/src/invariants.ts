@@ -7,6 +7,8 @@ export interface InvariantReport {
   claimedSlots: number;
   overduePending: number;
   releasesOwed: number;
+  /** Slot conflicts still open: booked appointments whose slot catalog let go of. */
+  openConflicts: number;
 }
 
 export interface InvariantOptions {
@@ -60,6 +62,10 @@ export async function checkBookingInvariants(catalogUrl: string, bookingUrl: str
     [options.graceMs],
   );
   const [{ owed }] = await query<{ owed: number }>(bookingUrl, `SELECT count(*)::int AS owed FROM slot_release WHERE done_time IS NULL`);
+  const conflicts = await query<{ appointment_id: string; slot_id: string; attempts: number }>(
+    bookingUrl,
+    `SELECT appointment_id, slot_id, attempts FROM slot_conflict WHERE resolve_time IS NULL ORDER BY detect_time`,
+  );
 
   if (options.settled) {
     const holders = await query<{ id: string; slot_id: string; status: string }>(
@@ -81,7 +87,17 @@ export async function checkBookingInvariants(catalogUrl: string, bookingUrl: str
     if (booked.length !== claimed.length) violations.push(`${booked.length} booked appointments but ${claimed.length} claimed slots`);
     if (overdue > 0) violations.push(`${overdue} pending appointments are older than the grace period`);
     if (owed > 0) violations.push(`${owed} slot releases are still owed`);
+    for (const c of conflicts) {
+      violations.push(`slot conflict open: booked appointment ${c.appointment_id} lost slot ${c.slot_id} to another claim (${c.attempts} attempts to claim it back)`);
+    }
   }
 
-  return { violations, bookedAppointments: booked.length, claimedSlots: claimed.length, overduePending: overdue, releasesOwed: owed };
+  return {
+    violations,
+    bookedAppointments: booked.length,
+    claimedSlots: claimed.length,
+    overduePending: overdue,
+    releasesOwed: owed,
+    openConflicts: conflicts.length,
+  };
 }

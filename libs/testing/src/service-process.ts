@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createHealthClient } from './health-client';
 import { pollUntil } from './poll';
+import { TEST_SECRETS_ENV } from './secrets';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -55,7 +56,7 @@ export async function startServiceProcess(
 ): Promise<ServiceProcess> {
   const child: ChildProcess = spawn(process.execPath, commandLine(app, build), {
     cwd: root,
-    env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', ...env },
+    env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', ...TEST_SECRETS_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

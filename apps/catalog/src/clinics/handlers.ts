@@ -1,7 +1,7 @@
 import type { CatalogServiceService, Clinic as ClinicMessage } from '@carebook/proto/catalog';
-import { decodePageToken, isTimeIdKey, RequestValidator, type Handlers } from '@carebook/server';
+import { isTimeIdKey, RequestValidator, type Handlers, type PageTokens } from '@carebook/server';
 import { latLngViolations } from '../geo';
-import { canonicalTimeZone } from '../time-zones';
+import { parseTimeZone } from '../time-zones';
 import type { Clinic } from './repo';
 import type { ClinicsService } from './service';
 
@@ -22,17 +22,14 @@ export function toClinicMessage(c: Clinic): ClinicMessage {
 }
 
 /** gRPC handlers for clinics. */
-export function clinicHandlers(clinics: ClinicsService): ClinicHandlers {
+export function clinicHandlers(clinics: ClinicsService, tokens: PageTokens): ClinicHandlers {
   return {
     async createClinic({ clinic }) {
       const v = new RequestValidator();
       if (!clinic) v.fail('clinic', 'is required');
       const displayName = v.requiredText('clinic.display_name', clinic?.displayName ?? '');
       const address = v.requiredText('clinic.address', clinic?.address ?? '', 500);
-      const rawZone = clinic?.timeZone.trim() ?? '';
-      const timeZone = canonicalTimeZone(rawZone);
-      if (!rawZone) v.fail('clinic.time_zone', 'is required');
-      else if (!timeZone) v.fail('clinic.time_zone', `"${rawZone}" is not an IANA time zone name`);
+      const timeZone = parseTimeZone(v, 'clinic.time_zone', clinic?.timeZone ?? '', true);
       const location = clinic?.location;
       const problems = location ? latLngViolations(location) : {};
       if (problems.latitude) v.fail('clinic.location.latitude', problems.latitude);
@@ -53,8 +50,11 @@ export function clinicHandlers(clinics: ClinicsService): ClinicHandlers {
       const v = new RequestValidator();
       const size = v.pageSize('page_size', pageSize);
       v.done();
-      const page = await clinics.list(size, decodePageToken(pageToken, { clinics: {} }, isTimeIdKey));
-      return { clinics: page.items.map(toClinicMessage), nextPageToken: page.nextPageToken };
+      // The fingerprint names the list, so a token of another list (say an
+      // unfiltered ListDoctors, whose filters are also empty) is refused.
+      const filters = { clinics: {} };
+      const page = await clinics.list(size, tokens.decode(pageToken, filters, isTimeIdKey));
+      return { clinics: page.items.map(toClinicMessage), nextPageToken: tokens.encode(page.next, filters) };
     },
   };
 }

@@ -15,10 +15,7 @@ export function clinicsService(repo: ClinicsRepo) {
     },
 
     async list(pageSize: number, after: TimeIdKey | undefined): Promise<Page<Clinic>> {
-      const rows = await repo.listPage(pageSize + 1, after);
-      // The fingerprint names the list, so a token of another list (say an
-      // unfiltered ListDoctors, whose filters are also empty) is refused.
-      return toPage(rows, pageSize, clinicKey, { clinics: {} });
+      return toPage(await repo.listPage(pageSize + 1, after), pageSize, clinicKey);
     },
   };
 }

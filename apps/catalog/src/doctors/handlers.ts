@@ -1,5 +1,5 @@
 import type { CatalogServiceService, Doctor as DoctorMessage } from '@carebook/proto/catalog';
-import { decodePageToken, isTimeIdKey, RequestValidator, type Handlers } from '@carebook/server';
+import { isTimeIdKey, RequestValidator, type Handlers, type PageTokens } from '@carebook/server';
 import type { Doctor } from './repo';
 import type { DoctorsService } from './service';
 
@@ -18,20 +18,28 @@ export function toDoctorMessage(d: Doctor): DoctorMessage {
   };
 }
 
+/** Longest specialty, as stored and as a filter. */
+export const MAX_SPECIALTY_LENGTH = 100;
+
 /** Specialties are matched case-insensitively, so they are kept in lower case. */
 export function normaliseSpecialty(specialty: string): string {
   return specialty.trim().toLowerCase();
 }
 
+/** An optional specialty filter, capped and free of control characters; undefined when empty. */
+export function specialtyFilter(v: RequestValidator, field: string, raw: string): string | undefined {
+  return normaliseSpecialty(v.optionalText(field, raw, MAX_SPECIALTY_LENGTH)) || undefined;
+}
+
 /** gRPC handlers for doctors. */
-export function doctorHandlers(doctors: DoctorsService): DoctorHandlers {
+export function doctorHandlers(doctors: DoctorsService, tokens: PageTokens): DoctorHandlers {
   return {
     async createDoctor({ doctor }) {
       const v = new RequestValidator();
       if (!doctor) v.fail('doctor', 'is required');
       const clinicId = v.uuid('doctor.clinic_id', doctor?.clinicId ?? '');
       const displayName = v.requiredText('doctor.display_name', doctor?.displayName ?? '');
-      const specialty = normaliseSpecialty(v.requiredText('doctor.specialty', doctor?.specialty ?? '', 100));
+      const specialty = normaliseSpecialty(v.requiredText('doctor.specialty', doctor?.specialty ?? '', MAX_SPECIALTY_LENGTH));
       v.done();
       return { doctor: toDoctorMessage(await doctors.create({ clinicId, displayName, specialty })) };
     },
@@ -45,11 +53,11 @@ export function doctorHandlers(doctors: DoctorsService): DoctorHandlers {
 
     async listDoctors({ clinicId, specialty, pageSize, pageToken }) {
       const v = new RequestValidator();
-      const filter = { clinicId: v.optionalUuid('clinic_id', clinicId), specialty: normaliseSpecialty(specialty) || undefined };
+      const filter = { clinicId: v.optionalUuid('clinic_id', clinicId), specialty: specialtyFilter(v, 'specialty', specialty) };
       const size = v.pageSize('page_size', pageSize);
       v.done();
-      const page = await doctors.list(filter, size, decodePageToken(pageToken, { doctors: filter }, isTimeIdKey));
-      return { doctors: page.items.map(toDoctorMessage), nextPageToken: page.nextPageToken };
+      const page = await doctors.list(filter, size, tokens.decode(pageToken, { doctors: filter }, isTimeIdKey));
+      return { doctors: page.items.map(toDoctorMessage), nextPageToken: tokens.encode(page.next, { doctors: filter }) };
     },
 
     async addDoctorClinic(request) {

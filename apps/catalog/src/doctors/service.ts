@@ -42,7 +42,7 @@ export function doctorsService(repo: DoctorsRepo, clinics: ClinicsService) {
 
     async list(filter: DoctorFilter, pageSize: number, after: TimeIdKey | undefined): Promise<Page<Doctor>> {
       const rows = await repo.listPage(filter, pageSize + 1, after);
-      return toPage(rows, pageSize, doctorKey, { doctors: filter });
+      return toPage(rows, pageSize, doctorKey);
     },
   };
 }

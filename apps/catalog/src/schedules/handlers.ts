@@ -4,7 +4,7 @@ import {
   type Schedule as ScheduleMessage,
   type ScheduleRule as RuleMessage,
 } from '@carebook/proto/catalog';
-import { decodePageToken, isTimeIdKey, RequestValidator, type Handlers } from '@carebook/server';
+import { isTimeIdKey, quote, RequestValidator, type Handlers, type PageTokens } from '@carebook/server';
 import { toSlotMessage } from '../slots/handlers';
 import { parseDate, parseLocalTime, parseSlotDuration, toDateMessage, toDuration, toTimeOfDay } from './calendar';
 import type { SchedulesService } from './service';
@@ -16,6 +16,8 @@ type ScheduleHandlers = Pick<
 >;
 
 const MAX_RULES = 50;
+// Each updatable field once, with room for a client that repeats one.
+const MAX_MASK_PATHS = 8;
 
 /** The update_mask paths UpdateSchedule accepts, and the field each one sets. */
 const UPDATABLE: Record<string, UpdatableField> = {
@@ -81,7 +83,7 @@ function parseKind(v: RequestValidator, kind: ScheduleExceptionKind): ExceptionK
 }
 
 /** gRPC handlers for schedules. */
-export function scheduleHandlers(schedules: SchedulesService): ScheduleHandlers {
+export function scheduleHandlers(schedules: SchedulesService, tokens: PageTokens): ScheduleHandlers {
   return {
     async createSchedule({ schedule }) {
       const v = new RequestValidator();
@@ -106,35 +108,37 @@ export function scheduleHandlers(schedules: SchedulesService): ScheduleHandlers 
       const doctor = v.uuid('doctor_id', doctorId);
       const size = v.pageSize('page_size', pageSize);
       v.done();
-      const page = await schedules.list(doctor, size, decodePageToken(pageToken, { schedules: { doctorId: doctor } }, isTimeIdKey));
-      return { schedules: page.items.map(toScheduleMessage), nextPageToken: page.nextPageToken };
+      const filters = { schedules: { doctorId: doctor } };
+      const page = await schedules.list(doctor, size, tokens.decode(pageToken, filters, isTimeIdKey));
+      return { schedules: page.items.map(toScheduleMessage), nextPageToken: tokens.encode(page.next, filters) };
     },
 
-    async updateSchedule({ schedule, updateMask }) {
+    async updateSchedule({ schedule, updateMask }, ctx) {
       const v = new RequestValidator();
       if (!schedule) v.fail('schedule', 'is required');
       const id = v.uuid('schedule.id', schedule?.id ?? '');
       const paths = updateMask?.length ? updateMask : Object.keys(UPDATABLE);
       const known = paths.filter((path) => Object.hasOwn(UPDATABLE, path));
-      for (const path of paths.filter((p) => !known.includes(p))) {
-        v.fail('update_mask', `"${path}" cannot be updated; use rules, slot_duration, valid_from or valid_until`);
+      if (paths.length > MAX_MASK_PATHS) v.fail('update_mask', `must name at most ${MAX_MASK_PATHS} paths`);
+      for (const path of paths.filter((p) => !known.includes(p)).slice(0, MAX_MASK_PATHS)) {
+        v.fail('update_mask', `${quote(path)} cannot be updated; use rules, slot_duration, valid_from or valid_until`);
       }
       const fields = known.map((path) => UPDATABLE[path]);
       // Cross-field rules are checked by the service, against the merged schedule.
       const spec = parseSpec(v, schedule, 'schedule.', fields);
       v.done();
       const change = await schedules.update(id, spec, fields);
-      return { schedule: toScheduleMessage(change.schedule), orphanedClaimedSlots: change.orphanedClaimed.map(toSlotMessage) };
+      return { schedule: toScheduleMessage(change.schedule), orphanedClaimedSlots: change.orphanedClaimed.map((slot) => toSlotMessage(slot, ctx)) };
     },
 
-    async deleteSchedule({ id }) {
+    async deleteSchedule({ id }, ctx) {
       const v = new RequestValidator();
       const scheduleId = v.uuid('id', id);
       v.done();
-      return { orphanedClaimedSlots: (await schedules.delete(scheduleId)).map(toSlotMessage) };
+      return { orphanedClaimedSlots: (await schedules.delete(scheduleId)).map((slot) => toSlotMessage(slot, ctx)) };
     },
 
-    async addScheduleException(request) {
+    async addScheduleException(request, ctx) {
       const v = new RequestValidator();
       const scheduleId = v.uuid('schedule_id', request.scheduleId);
       const date = parseDate(v, 'date', request.date);
@@ -150,7 +154,7 @@ export function scheduleHandlers(schedules: SchedulesService): ScheduleHandlers 
       }
       v.done();
       const change = await schedules.addException(scheduleId, { date, kind, ...hours });
-      return { schedule: toScheduleMessage(change.schedule), orphanedClaimedSlots: change.orphanedClaimed.map(toSlotMessage) };
+      return { schedule: toScheduleMessage(change.schedule), orphanedClaimedSlots: change.orphanedClaimed.map((slot) => toSlotMessage(slot, ctx)) };
     },
   };
 }

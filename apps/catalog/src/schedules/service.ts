@@ -116,7 +116,7 @@ export function schedulesService({ repo, materialiser, doctors, clinics, now }: 
 
     async list(doctorId: string, pageSize: number, after: TimeIdKey | undefined): Promise<Page<Schedule>> {
       const rows = await repo.listPage(doctorId, pageSize + 1, after);
-      return toPage(rows, pageSize, scheduleKey, { schedules: { doctorId } });
+      return toPage(rows, pageSize, scheduleKey);
     },
 
     /** Replaces the fields named in `fields` with those of `patch`, then re-materialises. */

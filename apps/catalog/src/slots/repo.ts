@@ -81,6 +81,14 @@ export function slotsRepo(prisma: CatalogPrisma, sql: SqlPool) {
       return (await queryPrepared<Slot>(sql, CLAIM, [slotId, claimId, deadline ?? null]))[0];
     },
 
+    /** Why a claim matched nothing: the slot is unknown, or the deadline has passed by the database's clock (else another claim holds it). */
+    async claimRefusal(slotId: string, deadline: Date | undefined): Promise<{ found: boolean; late: boolean }> {
+      const [row] = await prisma.$queryRaw<{ found: boolean; late: boolean }[]>`
+        SELECT EXISTS (SELECT 1 FROM slot WHERE id = ${slotId}::uuid) AS found,
+               coalesce(clock_timestamp() >= ${deadline ?? null}::timestamptz, false) AS late`;
+      return row;
+    },
+
     /** Opens the slot if `claimId` holds it. Returns the opened slot, or undefined if it did not hold it. */
     async release(slotId: string, claimId: string): Promise<Slot | undefined> {
       return (await queryPrepared<Slot>(sql, RELEASE, [slotId, claimId]))[0];

@@ -1,7 +1,7 @@
 import type { LatLng as LatLngMessage, TimeOfDay } from '@carebook/proto/catalog';
 import type { RequestValidator } from '@carebook/server';
 import { latLngViolations, type Near } from '../geo';
-import { canonicalTimeZone } from '../time-zones';
+import { parseTimeZone } from '../time-zones';
 import type { LocalWindow } from './search-sql';
 
 // Parsing of the search filters SearchSlots and FindNextAvailable share:
@@ -50,11 +50,9 @@ export function parseLocalWindow(
   v: RequestValidator,
   request: { localTimeFrom?: TimeOfDay; localTimeTo?: TimeOfDay; timeZone: string },
 ): LocalWindow | undefined {
-  const rawZone = request.timeZone.trim();
-  const timeZone = rawZone ? canonicalTimeZone(rawZone) : undefined;
-  if (rawZone && !timeZone) v.fail('time_zone', `"${rawZone}" is not an IANA time zone name`);
+  const timeZone = parseTimeZone(v, 'time_zone', request.timeZone, false);
   if (!request.localTimeFrom && !request.localTimeTo) {
-    if (rawZone) v.fail('time_zone', 'applies only with local_time_from or local_time_to');
+    if (request.timeZone.trim() && v.ok('time_zone')) v.fail('time_zone', 'applies only with local_time_from or local_time_to');
     return undefined;
   }
   const from = request.localTimeFrom ? timeOfDay(request.localTimeFrom, false) : { micros: 0, literal: '00:00:00' };

@@ -79,7 +79,7 @@ export function slotsService(repo: SlotsRepo, doctors: DoctorsService) {
 
     async search(search: SlotSearch, pageSize: number, after: TimeIdKey | undefined): Promise<Page<NamedSlot>> {
       const rows = await repo.searchOpen(search, pageSize + 1, after && { startTime: new Date(after[0]), id: after[1] });
-      return toPage(rows, pageSize, slotKey, { slots: search });
+      return toPage(rows, pageSize, slotKey);
     },
 
     /** The earliest open slot of each matching doctor, earliest first. */
@@ -89,10 +89,10 @@ export function slotsService(repo: SlotsRepo, doctors: DoctorsService) {
     async claim(slotId: string, claimId: string, deadline: Date | undefined): Promise<Slot> {
       const claimed = await repo.claim(slotId, claimId, deadline);
       if (claimed) return claimed;
-      if (deadline && deadline <= new Date()) {
-        throw new DeadlineExceededError(`the deadline passed before slot ${slotId} was claimed`, 'DEADLINE_EXCEEDED');
-      }
-      await get(slotId); // NOT_FOUND for an unknown slot
+      // Why it was refused, by the same clock the claim was judged by: the database's.
+      const refusal = await repo.claimRefusal(slotId, deadline);
+      if (!refusal.found) throw new NotFoundError('slot', slotId);
+      if (refusal.late) throw new DeadlineExceededError(`the deadline passed before slot ${slotId} was claimed`, 'CLAIM_DEADLINE_PASSED', { slot_id: slotId });
       throw new FailedPreconditionError(`slot ${slotId} is already booked`, 'SLOT_UNAVAILABLE', { slot_id: slotId });
     },
 
