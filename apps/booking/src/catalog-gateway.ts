@@ -1,6 +1,6 @@
 import { Metadata, status as Code } from '@grpc/grpc-js';
 import { SlotStatus, type CatalogClient, type Slot as SlotMessage } from '@carebook/proto/catalog';
-import { DeadlineExceededError, isServiceError, NotFoundError, readStatusDetails, UnavailableError } from '@carebook/server';
+import { DeadlineExceededError, isServiceError, readStatusDetails, UnavailableError, type OutageLog } from '@carebook/server';
 
 /** A catalog slot as booking needs it. */
 export interface CatalogSlot {
@@ -19,8 +19,8 @@ export interface CallerContext {
   requestId?: string;
 }
 
-/** What a claim came to: the slot is ours, or someone else holds it. */
-export type ClaimOutcome = { claimed: true; slot: CatalogSlot } | { claimed: false };
+/** What a claim came to: the slot is ours; another claim holds it; no such slot; or its deadline had passed. */
+export type ClaimOutcome = { claimed: true; slot: CatalogSlot } | { claimed: false; why: 'taken' | 'not_found' | 'late' };
 
 /** What a release came to; both mean nothing more is owed. */
 export type ReleaseOutcome = 'released' | 'not_held';
@@ -41,15 +41,29 @@ function toCatalogSlot(slot: SlotMessage | undefined): CatalogSlot {
   };
 }
 
+export interface CatalogGatewayOptions {
+  /** Deadline of each call (CATALOG_RPC_TIMEOUT_MS). */
+  timeoutMs: number;
+  /** The internal credential (CATALOG_INTERNAL_TOKEN), sent with every call: claims and releases need it, and slots show their claim only with it. */
+  internalToken: string;
+  /** Where catalog's reachability is logged, once per outage. */
+  reachability: OutageLog;
+}
+
 /**
  * The booking service's only way to reach catalog: one long-lived client,
  * every call bounded by the configured timeout and by the caller's own
- * deadline. Transport failures become UNAVAILABLE or DEADLINE_EXCEEDED.
+ * deadline, and carrying the internal credential. Transport failures become
+ * UNAVAILABLE or DEADLINE_EXCEEDED, and mark catalog unreachable until a call
+ * gets through again.
  */
-export function catalogGateway(client: CatalogClient, timeoutMs: number) {
+export function catalogGateway(client: CatalogClient, { timeoutMs, internalToken, reachability }: CatalogGatewayOptions) {
+  const authorization = `Bearer ${internalToken}`;
+
   /** Deadline and metadata of a call made for `caller`. */
   function settings(caller: CallerContext): { deadline: Date; metadata: Metadata } {
     const metadata = new Metadata();
+    metadata.set('authorization', authorization);
     if (caller.requestId) metadata.set('x-request-id', caller.requestId);
     const own = Date.now() + timeoutMs;
     if (!caller.deadline) return { deadline: new Date(own), metadata };
@@ -58,40 +72,55 @@ export function catalogGateway(client: CatalogClient, timeoutMs: number) {
     return { deadline: new Date(Math.min(own, callerBound)), metadata };
   }
 
-  function reasonOf(err: unknown): string | undefined {
-    return isServiceError(err) ? readStatusDetails(err).errorInfo?.reason : undefined;
+  /** Runs one call; its answer, whatever it is, shows catalog reachable, and a transport failure unreachable. */
+  async function call<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      const result = await run();
+      reachability.succeeded();
+      return result;
+    } catch (err) {
+      if (isServiceError(err) && (err.code === Code.UNAVAILABLE || err.code === Code.DEADLINE_EXCEEDED || err.code === Code.CANCELLED)) {
+        reachability.failed(err);
+      } else reachability.succeeded();
+      throw err;
+    }
   }
 
-  /** Rethrows transport failures as domain errors; returns for the caller to inspect otherwise. */
+  const reasonOf = (err: unknown): string | undefined => (isServiceError(err) ? readStatusDetails(err).errorInfo?.reason : undefined);
+  const isNotFound = (err: unknown) => isServiceError(err) && err.code === Code.NOT_FOUND;
+
+  /** Rethrows transport failures as domain errors, and anything else unchanged. */
   function rethrowTransport(err: unknown): never {
     if (isServiceError(err)) {
       if (err.code === Code.DEADLINE_EXCEEDED) throw new DeadlineExceededError('catalog did not answer in time', 'CATALOG_TIMEOUT', {}, { cause: err });
       if (err.code === Code.UNAVAILABLE || err.code === Code.CANCELLED)
-        throw new UnavailableError('catalog is unavailable', 'CATALOG_UNAVAILABLE', {}, { cause: err });
+        throw new UnavailableError('catalog is unavailable; retrying the same request is safe', 'CATALOG_UNAVAILABLE', {}, { cause: err });
     }
     throw err;
   }
 
   return {
-    /** The slot; NOT_FOUND if catalog does not know it. */
-    async getSlot(slotId: string, caller: CallerContext = {}): Promise<CatalogSlot> {
+    /** The slot, or undefined if catalog does not know it. */
+    async findSlot(slotId: string, caller: CallerContext = {}): Promise<CatalogSlot | undefined> {
       try {
-        const { slot } = await client.getSlot({ id: slotId }, settings(caller));
+        const { slot } = await call(() => client.getSlot({ id: slotId }, settings(caller)));
         return toCatalogSlot(slot);
       } catch (err) {
-        if (isServiceError(err) && err.code === Code.NOT_FOUND) throw new NotFoundError('slot', slotId);
+        if (isNotFound(err)) return undefined;
         rethrowTransport(err);
       }
     },
 
-    /** Claims the slot for `claimId` (idempotent). */
-    async claimSlot(slotId: string, claimId: string, caller: CallerContext = {}): Promise<ClaimOutcome> {
+    /** Claims the slot for `claimId` (idempotent); catalog refuses it once its database clock reaches `claimDeadline`. */
+    async claimSlot(slotId: string, claimId: string, claimDeadline: Date, caller: CallerContext = {}): Promise<ClaimOutcome> {
       try {
-        const { slot } = await client.claimSlot({ slotId, claimId }, settings(caller));
+        const { slot } = await call(() => client.claimSlot({ slotId, claimId, deadline: claimDeadline }, settings(caller)));
         return { claimed: true, slot: toCatalogSlot(slot) };
       } catch (err) {
-        if (reasonOf(err) === 'SLOT_UNAVAILABLE') return { claimed: false };
-        if (isServiceError(err) && err.code === Code.NOT_FOUND) throw new NotFoundError('slot', slotId);
+        const reason = reasonOf(err);
+        if (reason === 'SLOT_UNAVAILABLE') return { claimed: false, why: 'taken' };
+        if (reason === 'CLAIM_DEADLINE_PASSED') return { claimed: false, why: 'late' };
+        if (isNotFound(err)) return { claimed: false, why: 'not_found' };
         rethrowTransport(err);
       }
     },
@@ -99,10 +128,10 @@ export function catalogGateway(client: CatalogClient, timeoutMs: number) {
     /** Releases the slot if `claimId` holds it; a slot held by another claim, open or gone is left alone. */
     async releaseSlot(slotId: string, claimId: string, caller: CallerContext = {}): Promise<ReleaseOutcome> {
       try {
-        await client.releaseSlot({ slotId, claimId }, settings(caller));
+        await call(() => client.releaseSlot({ slotId, claimId }, settings(caller)));
         return 'released';
       } catch (err) {
-        if (reasonOf(err) === 'CLAIM_MISMATCH' || (isServiceError(err) && err.code === Code.NOT_FOUND)) return 'not_held';
+        if (reasonOf(err) === 'CLAIM_MISMATCH' || isNotFound(err)) return 'not_held';
         rethrowTransport(err);
       }
     },

@@ -1,4 +1,15 @@
-import { ConfigError, databaseUrl, integer, loadConfig, logLevel, text } from '@carebook/server';
+import {
+  ConfigError,
+  databaseUrl,
+  integer,
+  loadConfig,
+  logLevel,
+  MIN_INTERNAL_TOKEN_LENGTH,
+  MIN_PAGE_TOKEN_KEY_LENGTH,
+  secret,
+  secretList,
+  text,
+} from '@carebook/server';
 
 const bookingConfigSpec = {
   BOOKING_HOST: text('address to listen on', '127.0.0.1'),
@@ -8,7 +19,11 @@ const bookingConfigSpec = {
   BOOKING_SHUTDOWN_GRACE_MS: integer('how long in-flight calls may finish on SIGTERM', 10_000, 0, 600_000),
   CATALOG_ADDRESS: text('gRPC target of the catalog service; several as "ipv4:host1:port1,host2:port2"', '127.0.0.1:50051'),
   CATALOG_RPC_TIMEOUT_MS: integer('deadline of each call to catalog', 2_000, 50, 60_000),
-  BOOKING_RECONCILE_GRACE_MS: integer('age after which a pending appointment is settled by the slot state', 15_000, 100, 3_600_000),
+  CATALOG_INTERNAL_TOKEN: secret("catalog's internal credential, sent with every call to catalog; `npm start` generates one", MIN_INTERNAL_TOKEN_LENGTH),
+  CAREBOOK_PAGE_TOKEN_KEY: secretList('HMAC keys of page tokens, comma-separated: the first signs, all verify; `npm start` generates one', MIN_PAGE_TOKEN_KEY_LENGTH),
+  BOOKING_MAX_REQUEST_BYTES: integer('largest request accepted, in bytes', 64 * 1024, 1024, 4 * 1024 * 1024),
+  BOOKING_RECONCILE_GRACE_MS: integer('age after which a pending appointment is settled by the slot state: its claim deadline plus the clock skew bound', 15_000, 100, 3_600_000),
+  BOOKING_CLOCK_SKEW_BOUND_MS: integer("bound on how far the catalog and booking databases' clocks may differ", 1_000, 0, 60_000),
   BOOKING_RECONCILE_INTERVAL_MS: integer('how often pending appointments are reconciled', 5_000, 50, 3_600_000),
   BOOKING_RELEASE_INTERVAL_MS: integer('how often owed slot releases are retried', 1_000, 50, 3_600_000),
   BOOKING_RELEASE_MAX_BACKOFF_MS: integer('longest wait between two tries of one slot release', 60_000, 100, 3_600_000),
@@ -21,11 +36,14 @@ export type BookingConfig = ReturnType<typeof loadBookingConfig>;
 /** The booking service's configuration; throws ConfigError naming every bad variable. */
 export function loadBookingConfig(env: NodeJS.ProcessEnv = process.env) {
   const config = loadConfig(bookingConfigSpec, env);
-  // A pending appointment must not be settled while its claim may still be in
-  // flight, so the grace period has to outlast any catalog call.
-  if (config.BOOKING_RECONCILE_GRACE_MS <= 2 * config.CATALOG_RPC_TIMEOUT_MS) {
+  // A claim's deadline is its appointment's create time plus the grace period
+  // less the skew bound; the reconciler waits the whole grace period, so it
+  // reads the slot only after the deadline by either database's clock. The
+  // window before the deadline must hold a claim and its retry.
+  const claimWindowMs = config.BOOKING_RECONCILE_GRACE_MS - config.BOOKING_CLOCK_SKEW_BOUND_MS;
+  if (claimWindowMs < 2 * config.CATALOG_RPC_TIMEOUT_MS) {
     throw new ConfigError([
-      `BOOKING_RECONCILE_GRACE_MS (${config.BOOKING_RECONCILE_GRACE_MS}) must be more than twice CATALOG_RPC_TIMEOUT_MS (${config.CATALOG_RPC_TIMEOUT_MS})`,
+      `BOOKING_RECONCILE_GRACE_MS (${config.BOOKING_RECONCILE_GRACE_MS}) must be at least BOOKING_CLOCK_SKEW_BOUND_MS (${config.BOOKING_CLOCK_SKEW_BOUND_MS}) plus twice CATALOG_RPC_TIMEOUT_MS (${config.CATALOG_RPC_TIMEOUT_MS})`,
     ]);
   }
   return config;

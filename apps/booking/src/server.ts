@@ -1,6 +1,6 @@
 import { BookingServiceService } from '@carebook/proto/booking';
 import type { CatalogClient } from '@carebook/proto/catalog';
-import { pingDatabase, registration, runPeriodically, startGrpcServer, type Logger, type SqlPool } from '@carebook/server';
+import { outageLog, pageTokens, pingDatabase, registration, runPeriodically, startGrpcServer, type Logger, type SqlPool } from '@carebook/server';
 import { appointmentHandlers } from './appointments/handlers';
 import { pendingReconciler, type PendingReconciler } from './appointments/reconciler';
 import { appointmentsRepo } from './appointments/repo';
@@ -8,6 +8,8 @@ import { appointmentsService } from './appointments/service';
 import { appointmentSettlement } from './appointments/settlement';
 import { slotGate } from './appointments/slot-gate';
 import { catalogGateway } from './catalog-gateway';
+import { conflictsRepo, type ConflictsRepo } from './conflicts/repo';
+import { conflictResolver } from './conflicts/resolver';
 import type { BookingPrisma } from './db';
 import { patientHandlers } from './patients/handlers';
 import { patientsRepo } from './patients/repo';
@@ -32,7 +34,16 @@ export interface BookingServiceOptions {
   port: number;
   shutdownGraceMs: number;
   catalogTimeoutMs: number;
+  /** The internal credential for catalog (CATALOG_INTERNAL_TOKEN). */
+  catalogInternalToken: string;
+  /** Keys of page tokens (CAREBOOK_PAGE_TOKEN_KEY): the first signs, all verify. */
+  pageTokenKeys: string[];
+  /** The largest request accepted (BOOKING_MAX_REQUEST_BYTES); default DEFAULT_BOOKING_MAX_REQUEST_BYTES. */
+  maxRequestBytes?: number;
+  /** Age after which the reconciler settles a PENDING appointment: its claim deadline plus the clock skew bound. */
   reconcileGraceMs: number;
+  /** Bound on how far the catalog and booking databases' clocks may differ (BOOKING_CLOCK_SKEW_BOUND_MS). */
+  clockSkewBoundMs: number;
   reconcileIntervalMs: number;
   releaseIntervalMs: number;
   releaseMaxBackoffMs: number;
@@ -45,13 +56,21 @@ export interface RunningBooking {
   port: number;
   reconciler: PendingReconciler;
   releases: ReleaseDispatcher;
+  conflicts: ConflictsRepo;
   /** Stops the loops, then the server (in-flight calls finish within the grace period). */
   shutdown(): Promise<void>;
 }
 
+/** Booking requests are small: the largest, a BookAppointment with a 500-character reason, is under 1 KB. */
+export const DEFAULT_BOOKING_MAX_REQUEST_BYTES = 64 * 1024;
+
 /** Builds the booking service on `deps` and starts its server, reconciler and release dispatcher. */
 export async function startBookingService(deps: BookingDeps, options: BookingServiceOptions): Promise<RunningBooking> {
-  const catalog = catalogGateway(deps.catalog, options.catalogTimeoutMs);
+  const catalog = catalogGateway(deps.catalog, {
+    timeoutMs: options.catalogTimeoutMs,
+    internalToken: options.catalogInternalToken,
+    reachability: outageLog(deps.log, 'catalog'),
+  });
   // A release is leased (or kept for its first, immediate attempt) for longer than one catalog call.
   const releaseLeaseMs = 2 * options.catalogTimeoutMs;
   const appointmentRows = appointmentsRepo(deps.prisma, deps.sql, { releaseLeaseMs });
@@ -59,8 +78,10 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
     maxBackoffMs: options.releaseMaxBackoffMs,
     leaseMs: releaseLeaseMs,
   });
-  const settlement = appointmentSettlement(appointmentRows, releases, deps.log);
+  const conflicts = conflictsRepo(deps.prisma);
+  const settlement = appointmentSettlement(appointmentRows, conflicts, catalog, releases, deps.log);
   const appointments = appointmentsService({
+    claimWindowMs: options.reconcileGraceMs - options.clockSkewBoundMs,
     reconcileGraceMs: options.reconcileGraceMs,
     repo: appointmentRows,
     catalog,
@@ -69,15 +90,20 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
     gate: slotGate(options.takenSlotMemoryMs),
   });
   const patients = patientsService(patientsRepo(deps.prisma));
-  const reconciler = pendingReconciler(appointmentRows, catalog, settlement, deps.log, { graceMs: options.reconcileGraceMs });
+  const resolver = conflictResolver(conflicts, appointmentRows, catalog, deps.log);
+  const reconciler = pendingReconciler(appointmentRows, settlement, resolver, deps.log, { graceMs: options.reconcileGraceMs });
+  const tokens = pageTokens(options.pageTokenKeys);
 
   const server = await startGrpcServer(
     {
       log: deps.log,
       errorDomain: BOOKING_ERROR_DOMAIN,
-      services: [registration(BOOKING_SERVICE_NAME, BookingServiceService, { ...patientHandlers(patients), ...appointmentHandlers(appointments) })],
+      services: [registration(BOOKING_SERVICE_NAME, BookingServiceService, { ...patientHandlers(patients), ...appointmentHandlers(appointments, tokens) })],
+      // Serving while its own database answers: reads and retries are
+      // answered while catalog is unreachable (docs/design.md, §5).
       checkReady: () => pingDatabase(deps.prisma),
       shutdownGraceMs: options.shutdownGraceMs,
+      maxRequestBytes: options.maxRequestBytes ?? DEFAULT_BOOKING_MAX_REQUEST_BYTES,
     },
     options.host,
     options.port,
@@ -91,6 +117,7 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
     port: server.port,
     reconciler,
     releases,
+    conflicts,
     async shutdown() {
       await Promise.all(loops.map((loop) => loop.stop()));
       await server.shutdown();

@@ -154,13 +154,33 @@ describe('CancelAppointment', () => {
     expect(await releasesOf(sys.sql, slot.id)).toEqual([]);
   });
 
-  it('refuses a PENDING appointment with APPOINTMENT_NOT_BOOKED, changing nothing', async () => {
+  it('settles a PENDING appointment whose claim landed, then cancels it and opens the slot', async () => {
     const slot = freshSlot();
-    // Fixture: a booking whose claim is still in flight.
+    // Fixture: a booking interrupted after its claim landed (the crash left it PENDING).
     const id = await insertAppointment(sys.sql, { patientId: alice.id, slot });
     await sys.catalog.client.claimSlot({ slotId: slot.id, claimId: id });
-    await expectRefused(sys, () => sys.client.cancelAppointment({ id, reason: '' }), status.FAILED_PRECONDITION, { reason: 'APPOINTMENT_NOT_BOOKED' });
-    expect(await storedSlot(sys.catalog, slot.id)).toEqual({ status: 'booked', claim_id: id });
+    const { appointment } = await sys.client.cancelAppointment({ id, reason: 'changed my mind' });
+    expect(appointment).toMatchObject({ id, status: AppointmentStatus.APPOINTMENT_STATUS_CANCELLED, cancelReason: 'changed my mind' });
+    expect(await storedSlot(sys.catalog, slot.id)).toEqual({ status: 'open', claim_id: null });
+  });
+
+  it('settles a PENDING appointment whose slot another claim holds as FAILED, and refuses to cancel it', async () => {
+    const slot = freshSlot();
+    const id = await insertAppointment(sys.sql, { patientId: alice.id, slot });
+    const other = randomUUID();
+    await sys.catalog.client.claimSlot({ slotId: slot.id, claimId: other });
+    const err = await expectGrpcError(sys.client.cancelAppointment({ id, reason: '' }), status.FAILED_PRECONDITION, { reason: 'APPOINTMENT_NOT_BOOKED' });
+    expect(err.errorInfo?.metadata).toMatchObject({ status: 'failed' });
+    expect(await storedSlot(sys.catalog, slot.id)).toEqual({ status: 'booked', claim_id: other });
+  });
+
+  it('settles an overdue PENDING appointment by the slot state before cancelling it', async () => {
+    const slot = freshSlot();
+    const id = await insertAppointment(sys.sql, { patientId: alice.id, slot, ageMs: 60_000 });
+    await sys.catalog.client.claimSlot({ slotId: slot.id, claimId: id });
+    const { appointment } = await sys.client.cancelAppointment({ id, reason: '' });
+    expect(appointment?.status).toBe(AppointmentStatus.APPOINTMENT_STATUS_CANCELLED);
+    expect(await storedSlot(sys.catalog, slot.id)).toEqual({ status: 'open', claim_id: null });
   });
 
   it('answers NOT_FOUND for an unknown appointment', async () => {

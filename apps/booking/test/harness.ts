@@ -2,7 +2,7 @@ import pg from 'pg';
 import { createBookingClient, type BookingClient } from '@carebook/proto/booking';
 import { createCatalogClient, type CatalogClient } from '@carebook/proto/catalog';
 import { createLogger } from '@carebook/server';
-import { createTestDatabase } from '@carebook/testing';
+import { createTestDatabase, TEST_INTERNAL_TOKEN, TEST_PAGE_TOKEN_KEYS } from '@carebook/testing';
 import { startCatalogUnderTest, type CatalogUnderTest } from '../../catalog/test/harness';
 import { createBookingDatabase, type BookingPrisma } from '../src/db';
 import { startBookingService, type BookingServiceOptions, type RunningBooking } from '../src/server';
@@ -25,7 +25,10 @@ export const TEST_BOOKING_OPTIONS: Omit<BookingServiceOptions, 'port'> = {
   host: '127.0.0.1',
   shutdownGraceMs: 2000,
   catalogTimeoutMs: 1000,
+  catalogInternalToken: TEST_INTERNAL_TOKEN,
+  pageTokenKeys: TEST_PAGE_TOKEN_KEYS,
   reconcileGraceMs: 3000,
+  clockSkewBoundMs: 500,
   // Long intervals: tests drive the reconciler and dispatcher themselves.
   reconcileIntervalMs: 3_600_000,
   releaseIntervalMs: 3_600_000,

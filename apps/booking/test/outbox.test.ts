@@ -8,7 +8,7 @@ import { createTestDatabase, freePort, pollUntil } from '@carebook/testing';
 import { createCatalogDatabase } from '../../catalog/src/db';
 import { enqueueRelease } from '../src/releases/repo';
 import { startCatalogServer } from '../../catalog/src/server';
-import { searchRequest, type CatalogUnderTest } from '../../catalog/test/harness';
+import { internalCatalogClient, searchRequest, TEST_CATALOG_OPTIONS, type CatalogUnderTest } from '../../catalog/test/harness';
 import { book, createPatient, createSchedule, releasesOf, storedSlot, type Schedule } from './booking-fixtures';
 import { startBookingUnderTest, type BookingUnderTest } from './harness';
 
@@ -28,13 +28,14 @@ async function startRestartableCatalog(): Promise<RestartableCatalog> {
   let server: CarebookGrpcServer | undefined;
   const catalog: RestartableCatalog = {
     address,
-    client: createCatalogClient(address),
+    client: internalCatalogClient(address),
+    publicClient: createCatalogClient(address),
     prisma,
     sql: new pg.Pool({ connectionString: db.url, max: 4 }),
     databaseUrl: db.url,
-    newClient: (options = {}) => createCatalogClient(address, { 'grpc.use_local_subchannel_pool': 1, ...options }),
+    newClient: (options = {}) => internalCatalogClient(address, { 'grpc.use_local_subchannel_pool': 1, ...options }),
     async start() {
-      server = await startCatalogServer({ prisma, sql: serviceSql, log }, { host: '127.0.0.1', port, shutdownGraceMs: 2000 });
+      server = await startCatalogServer({ prisma, sql: serviceSql, log }, { ...TEST_CATALOG_OPTIONS, port });
     },
     async stop() {
       await server?.shutdown();
@@ -42,6 +43,7 @@ async function startRestartableCatalog(): Promise<RestartableCatalog> {
     },
     async close() {
       catalog.client.close();
+      catalog.publicClient.close();
       await catalog.stop();
       await prisma.$disconnect();
       await catalog.sql.end();

@@ -10,6 +10,7 @@ const bookingSqlOnly: SqlOnlyObjects = {
     { table: 'appointment', name: 'appointment_request_id_check', type: 'check', definition: 'btrim(request_id)' },
     { table: 'patient', name: 'patient_display_name_check', type: 'check', definition: 'btrim(display_name)' },
     { table: 'patient', name: 'patient_contact_check', type: 'check', definition: '(email IS NOT NULL) OR (phone IS NOT NULL)' },
+    { table: 'slot_conflict', name: 'slot_conflict_resolution_check', type: 'check', definition: '(resolve_time IS NULL) = (resolution IS NULL)' },
   ],
   indexes: [
     {
@@ -22,6 +23,7 @@ const bookingSqlOnly: SqlOnlyObjects = {
     { table: 'appointment', name: 'appointment_one_booked_per_slot_key', columns: ['slot_id'], unique: true, where: "(status = 'booked'::appointment_status)" },
     { table: 'appointment', name: 'appointment_pending_create_time_idx', columns: ['create_time'], where: "(status = 'pending'::appointment_status)" },
     { table: 'slot_release', name: 'slot_release_due_idx', columns: ['next_attempt_at'], where: '(done_time IS NULL)' },
+    { table: 'slot_conflict', name: 'slot_conflict_one_open_per_appointment_key', columns: ['appointment_id'], unique: true, where: '(resolve_time IS NULL)' },
   ],
 };
 

@@ -7,6 +7,7 @@ import { createTestDatabase } from '@carebook/testing';
 import { createCatalogDatabase } from '../../catalog/src/db';
 import { startCatalogServer } from '../../catalog/src/server';
 import { createPatient, createSchedule, insertAppointment, newRequestId } from './booking-fixtures';
+import { TEST_CATALOG_OPTIONS } from '../../catalog/test/harness';
 import { TEST_BOOKING_OPTIONS } from './harness';
 import { createBookingDatabase } from '../src/db';
 import { startBookingService, type RunningBooking } from '../src/server';
@@ -42,7 +43,7 @@ describe.each(['America/Los_Angeles', 'Pacific/Auckland'])('with databases in %s
     const catalogDb = await databaseIn('catalog', timeZone);
     const bookingDb = await databaseIn('booking', timeZone);
     const { prisma: catalogPrisma, sql: catalogSql } = createCatalogDatabase(catalogDb.url, 5);
-    const catalogServer: CarebookGrpcServer = await startCatalogServer({ prisma: catalogPrisma, sql: catalogSql, log }, { host: '127.0.0.1', port: 0, shutdownGraceMs: 1000 });
+    const catalogServer: CarebookGrpcServer = await startCatalogServer({ prisma: catalogPrisma, sql: catalogSql, log }, { ...TEST_CATALOG_OPTIONS, shutdownGraceMs: 1000 });
     const catalogOfBooking = createCatalogClient(`127.0.0.1:${catalogServer.port}`);
     const { prisma: bookingPrisma, sql: bookingSql } = createBookingDatabase(bookingDb.url, 5);
     service = await startBookingService({ prisma: bookingPrisma, sql: bookingSql, catalog: catalogOfBooking, log }, { ...TEST_BOOKING_OPTIONS, port: 0 });

@@ -3,7 +3,7 @@ import {
   type Appointment as AppointmentMessage,
   type BookingServiceService,
 } from '@carebook/proto/booking';
-import { decodePageToken, isTimeIdKey, RequestValidator, type Handlers } from '@carebook/server';
+import { isTimeIdKey, RequestValidator, type Handlers, type PageTokens } from '@carebook/server';
 import type { Appointment } from './repo';
 import type { AppointmentsService } from './service';
 
@@ -14,6 +14,8 @@ type AppointmentHandlers = Pick<
 
 const MAX_REASON_LENGTH = 500;
 const MAX_REQUEST_ID_LENGTH = 128;
+// Reasons are free text from a patient: line breaks and tabs are kept.
+const FREE_TEXT = { multiline: true };
 
 const statusMessage: Record<Appointment['status'], AppointmentStatus> = {
   pending: AppointmentStatus.APPOINTMENT_STATUS_PENDING,
@@ -42,14 +44,14 @@ export function toAppointmentMessage(a: Appointment): AppointmentMessage {
 }
 
 /** gRPC handlers for appointments. */
-export function appointmentHandlers(appointments: AppointmentsService): AppointmentHandlers {
+export function appointmentHandlers(appointments: AppointmentsService, tokens: PageTokens): AppointmentHandlers {
   return {
     async bookAppointment(request, ctx) {
       const v = new RequestValidator();
       const slotId = v.uuid('slot_id', request.slotId);
       const patientId = v.uuid('patient_id', request.patientId);
       const requestId = v.requiredText('request_id', request.requestId, MAX_REQUEST_ID_LENGTH);
-      const reason = v.optionalText('reason', request.reason, MAX_REASON_LENGTH);
+      const reason = v.optionalText('reason', request.reason, MAX_REASON_LENGTH, FREE_TEXT);
       v.done();
       const appointment = await appointments.book({ slotId, patientId, requestId, reason }, ctx);
       return { appointment: toAppointmentMessage(appointment) };
@@ -67,21 +69,21 @@ export function appointmentHandlers(appointments: AppointmentsService): Appointm
       const filter = {
         patientId: v.optionalUuid('patient_id', request.patientId),
         doctorId: v.optionalUuid('doctor_id', request.doctorId),
-        from: request.startTimeFrom,
-        to: request.startTimeTo,
+        from: v.optionalTimestamp('start_time_from', request.startTimeFrom),
+        to: v.optionalTimestamp('start_time_to', request.startTimeTo),
       };
       if (!request.patientId && !request.doctorId) v.fail('patient_id', 'patient_id or doctor_id is required');
       if (filter.from && filter.to && filter.to <= filter.from) v.fail('start_time_to', 'must be after start_time_from');
       const pageSize = v.pageSize('page_size', request.pageSize);
       v.done();
-      const page = await appointments.list(filter, pageSize, decodePageToken(request.pageToken, filter, isTimeIdKey));
-      return { appointments: page.items.map(toAppointmentMessage), nextPageToken: page.nextPageToken };
+      const page = await appointments.list(filter, pageSize, tokens.decode(request.pageToken, filter, isTimeIdKey));
+      return { appointments: page.items.map(toAppointmentMessage), nextPageToken: tokens.encode(page.next, filter) };
     },
 
     async cancelAppointment(request, ctx) {
       const v = new RequestValidator();
       const id = v.uuid('id', request.id);
-      const reason = v.optionalText('reason', request.reason, MAX_REASON_LENGTH);
+      const reason = v.optionalText('reason', request.reason, MAX_REASON_LENGTH, FREE_TEXT);
       v.done();
       return { appointment: toAppointmentMessage(await appointments.cancel(id, reason, ctx)) };
     },

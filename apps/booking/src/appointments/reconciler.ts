@@ -1,60 +1,52 @@
-import { DeadlineExceededError, FailedPreconditionError, NotFoundError, UnavailableError } from '@carebook/server';
+import { DeadlineExceededError, UnavailableError } from '@carebook/server';
 import type { Logger } from 'pino';
-import type { CatalogGateway } from '../catalog-gateway';
+import type { ConflictResolver } from '../conflicts/resolver';
 import type { AppointmentsRepo } from './repo';
 import type { AppointmentSettlement } from './settlement';
 
 export interface ReconcilerOptions {
-  /** Only appointments PENDING for longer than this are settled: it outlasts any claim in flight. */
+  /**
+   * Only appointments PENDING for longer than this, by the booking database's
+   * clock, are settled: their claim deadline plus the clock skew bound.
+   */
   graceMs: number;
   batchSize?: number;
 }
 
 /**
  * Settles appointments left PENDING by a crash, a timeout or a lost
- * connection, by the slot's real state in catalog: claimed by this
- * appointment's id means BOOKED, anything else FAILED.
+ * connection, by the slot's real state in catalog (settlement.settleOverdue),
+ * then tries to claim back the slots of open slot conflicts.
  */
 export function pendingReconciler(
   repo: AppointmentsRepo,
-  catalog: CatalogGateway,
   settlement: AppointmentSettlement,
+  conflicts: ConflictResolver,
   log: Logger,
   options: ReconcilerOptions,
 ) {
   return {
-    /** Settles one batch of overdue PENDING appointments; returns how many were settled. */
+    /** Settles one batch of overdue PENDING appointments, then resolves conflicts; returns how many appointments were settled. */
     async reconcileOnce(): Promise<number> {
-      const overdue = await repo.listPendingBefore(new Date(Date.now() - options.graceMs), options.batchSize ?? 100);
+      const overdue = await repo.listPendingOverdue(options.graceMs, options.batchSize ?? 100);
       let settled = 0;
       for (const appointment of overdue) {
         try {
-          const slot = await catalog.getSlot(appointment.slotId);
-          if (slot.claimId === appointment.id) {
-            await settlement.claimed(appointment);
-            log.info({ appointmentId: appointment.id }, 'pending appointment settled as booked');
-          } else {
-            await settlement.notClaimed(appointment);
-            log.info({ appointmentId: appointment.id }, 'pending appointment settled as failed');
-          }
+          const outcome = await settlement.settleOverdue(appointment);
+          log.info({ appointmentId: appointment.id, outcome: outcome.kind, why: outcome.kind === 'booked' ? undefined : outcome.why }, 'pending appointment settled');
           settled++;
         } catch (err) {
-          if (err instanceof NotFoundError) {
-            await settlement.notClaimed(appointment);
-            settled++;
-          } else if (err instanceof FailedPreconditionError) {
-            // Settled as FAILED with its claim given back (a reschedule whose
-            // original was cancelled meanwhile).
-            log.info({ appointmentId: appointment.id, reason: err.reason }, 'pending appointment settled as failed');
-            settled++;
-          } else if (err instanceof UnavailableError || err instanceof DeadlineExceededError) {
-            log.warn({ err }, 'catalog unreachable; reconciliation postponed');
-            break;
-          } else {
-            log.error({ err, appointmentId: appointment.id }, 'could not settle pending appointment');
+          if (err instanceof UnavailableError || err instanceof DeadlineExceededError) {
+            // Logged once per outage by the catalog gateway.
+            log.debug({ err }, 'catalog unreachable; reconciliation postponed');
+            return settled;
           }
+          log.error({ err, appointmentId: appointment.id }, 'could not settle pending appointment');
         }
       }
+      await conflicts.resolveOnce().catch((err) => {
+        if (!(err instanceof UnavailableError || err instanceof DeadlineExceededError)) throw err;
+      });
       return settled;
     },
   };

@@ -3,7 +3,7 @@ import { Prisma } from '../generated/prisma/client';
 import type { Appointment } from '../generated/prisma/client';
 import type { BookingPrisma } from '../db';
 import { enqueueRelease } from '../releases/repo';
-import { APPOINTMENT_COLUMNS, INSERT_FAILED, INSERT_PENDING, SETTLE } from './statements';
+import { APPOINTMENT_COLUMNS, INSERT_FAILED, INSERT_PENDING, SETTLE_BOOKED, SETTLE_FAILED } from './statements';
 
 export type { Appointment };
 
@@ -49,14 +49,9 @@ export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool, options: {
     return rows[0];
   }
 
-  /**
-   * PENDING → the claim's outcome, committed without waiting for the WAL
-   * flush. Losing this commit in a database crash only leaves the appointment
-   * PENDING, and the reconciler derives the same outcome from the slot's
-   * claim; the PENDING insert, which nothing could re-derive, stays durable.
-   */
+  /** PENDING → the claim's outcome (statements.ts says which commits are durable). */
   async function settle(id: string, to: 'booked' | 'failed'): Promise<Appointment | undefined> {
-    const rows = await queryPrepared<Appointment>(sql, SETTLE, [id, to]);
+    const rows = await queryPrepared<Appointment>(sql, to === 'booked' ? SETTLE_BOOKED : SETTLE_FAILED, [id]);
     return rows[0];
   }
 
@@ -124,16 +119,27 @@ export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool, options: {
       }
     },
 
-    /** PENDING appointments created before `createdBefore`, oldest first. */
+    /** PENDING appointments older than `ageMs` by the database's clock (the one that stamped create_time), oldest first. */
     // Raw SQL with a literal status: Prisma sends the enum as a cast
     // parameter, which the planner cannot match to the partial index
     // appointment_pending_create_time_idx, and the reconciler then scanned
     // every appointment on each pass (seen in the benchmark).
-    listPendingBefore: (createdBefore: Date, limit: number) =>
+    listPendingOverdue: (ageMs: number, limit: number) =>
       prisma.$queryRaw<Appointment[]>`
         SELECT ${COLUMNS} FROM appointment
-        WHERE status = 'pending' AND create_time < ${createdBefore}
+        WHERE status = 'pending' AND create_time < now() - make_interval(secs => ${ageMs}::float8 / 1000)
         ORDER BY create_time LIMIT ${limit}`,
+
+    /** The appointment if it is PENDING and older than `ageMs` by the database's clock. */
+    async findPendingOverdue(id: string, ageMs: number): Promise<Appointment | undefined> {
+      const rows = await prisma.$queryRaw<Appointment[]>`
+        SELECT ${COLUMNS} FROM appointment
+        WHERE id = ${id}::uuid AND status = 'pending' AND create_time < now() - make_interval(secs => ${ageMs}::float8 / 1000)`;
+      return rows[0];
+    },
+
+    /** The BOOKED appointment of the slot, if any (appointment_one_booked_per_slot_key allows one). */
+    findBookedForSlot: (slotId: string) => prisma.appointment.findFirst({ where: { slotId, status: 'booked' } }),
 
     /** One page in (start_time, id) order, after the keyset position if given. */
     listPage: (filter: AppointmentFilter, limit: number, after?: TimeIdKey) =>

@@ -1,17 +1,8 @@
-import {
-  FailedPreconditionError,
-  InvalidArgumentError,
-  NotFoundError,
-  UnavailableError,
-  toPage,
-  violates,
-  type Page,
-  type TimeIdKey,
-} from '@carebook/server';
-import type { CallerContext, CatalogGateway } from '../catalog-gateway';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, quote, toPage, UnavailableError, violates, type Page, type TimeIdKey } from '@carebook/server';
+import type { CallerContext, CatalogGateway, CatalogSlot } from '../catalog-gateway';
 import type { ReleaseDispatcher } from '../releases/dispatcher';
 import type { Appointment, AppointmentFilter, AppointmentsRepo } from './repo';
-import { slotUnavailable, type AppointmentSettlement } from './settlement';
+import type { AppointmentSettlement, Settlement } from './settlement';
 import type { SlotGate, TakenSlot } from './slot-gate';
 
 export interface BookingRequest {
@@ -28,7 +19,13 @@ export interface RescheduleRequest {
 }
 
 export interface AppointmentsDeps {
-  /** The reconciler's grace period: PENDING appointments older than this are the reconciler's to settle. */
+  /**
+   * How long after its record a claim may land: the claim's absolute deadline
+   * is the appointment's create_time plus this (BOOKING_RECONCILE_GRACE_MS
+   * less BOOKING_CLOCK_SKEW_BOUND_MS).
+   */
+  claimWindowMs: number;
+  /** The reconciler's grace period: PENDING appointments older than this, by the database's clock, are settled by the slot's state. */
   reconcileGraceMs: number;
   repo: AppointmentsRepo;
   catalog: CatalogGateway;
@@ -39,60 +36,92 @@ export interface AppointmentsDeps {
   now?: () => Date;
 }
 
-// Room between a claim's deadline and the reconciler's turn, for clock
-// differences between this host and the database.
-const SETTLE_MARGIN_MS = 1_000;
-// A claim is not worth starting with less time than this.
+// A claim is not worth starting with less time than this before its deadline.
 const MIN_CLAIM_WINDOW_MS = 100;
 
 const appointmentKey = (a: Appointment): TimeIdKey => [a.startTime.toISOString(), a.id];
 
 const slotOf = (a: Appointment): TakenSlot => ({ id: a.slotId, doctorId: a.doctorId, clinicId: a.clinicId, startTime: a.startTime, endTime: a.endTime });
 
+/** The caller's error when the slot is held by another claim. */
+function slotUnavailable(appointment: Appointment): FailedPreconditionError {
+  return new FailedPreconditionError(`slot ${appointment.slotId} is already booked`, 'SLOT_UNAVAILABLE', {
+    slot_id: appointment.slotId,
+    appointment_id: appointment.id,
+  });
+}
+
+/** The caller's error while an appointment's outcome is not known yet: a retry with the same request_id will tell. */
+function stillSettling(appointment: Appointment): UnavailableError {
+  return new UnavailableError(`appointment ${appointment.id} is being settled; retry shortly with the same request_id`, 'BOOKING_SETTLING', {
+    appointment_id: appointment.id,
+  });
+}
+
+/** The API's answer to a settlement: the appointment if booked, else the error that says why not. */
+function answerOf(settled: Settlement, appointment: Appointment): Appointment {
+  switch (settled.kind) {
+    case 'booked':
+      return settled.appointment;
+    case 'failed':
+      if (settled.why === 'slot_not_found') throw new NotFoundError('slot', appointment.slotId);
+      throw slotUnavailable(appointment);
+    case 'given_back':
+      if (settled.why === 'replaced_not_booked') {
+        throw new FailedPreconditionError(`appointment ${appointment.replacesAppointmentId} is no longer booked`, 'APPOINTMENT_NOT_BOOKED', {
+          appointment_id: appointment.replacesAppointmentId ?? '',
+        });
+      }
+      if (settled.why === 'slot_conflict') throw slotUnavailable(appointment);
+      throw new FailedPreconditionError(`appointment ${appointment.id} expired before its slot was claimed`, 'BOOKING_EXPIRED', {
+        appointment_id: appointment.id,
+      });
+  }
+}
+
 /**
  * The booking protocol. Intent first (a PENDING appointment, durable before
- * any claim), then the claim in catalog with the appointment id as claim id,
- * then BOOKED or FAILED. Whatever is interrupted stays PENDING, and a retry
- * or the reconciler finishes it by the same rules.
+ * any claim), then the claim in catalog with the appointment id as claim id
+ * and an absolute deadline, then BOOKED or FAILED. Whatever is interrupted
+ * stays PENDING, and a retry or the reconciler finishes it by the same rules.
  */
-export function appointmentsService({ reconcileGraceMs, repo, catalog, settlement, releases, gate, now = () => new Date() }: AppointmentsDeps) {
+export function appointmentsService({ claimWindowMs, reconcileGraceMs, repo, catalog, settlement, releases, gate, now = () => new Date() }: AppointmentsDeps) {
   async function get(id: string): Promise<Appointment> {
     const appointment = await repo.findById(id);
     if (!appointment) throw new NotFoundError('appointment', id);
     return appointment;
   }
 
+  /** The instant after which catalog refuses this appointment's claim, by catalog's database clock. */
+  const claimDeadlineOf = (appointment: Appointment) => new Date(+appointment.createTime + claimWindowMs);
+
   /**
    * Claims the slot of a PENDING appointment and settles it by the outcome.
-   * The claim must be over before the reconciler may settle the appointment
-   * (its grace period after creation), or the two could decide differently:
-   * the claim's deadline ends a margin before that, and an appointment too
-   * close to it is left to the reconciler.
+   * Every claim of the appointment carries the same absolute deadline, which
+   * catalog checks against its database clock; an appointment too close to
+   * it is left to the reconciler.
    */
-  async function claimAndSettle(appointment: Appointment, caller: CallerContext): Promise<Appointment> {
-    const settleBy = +appointment.createTime + reconcileGraceMs - SETTLE_MARGIN_MS;
-    if (settleBy - +now() < MIN_CLAIM_WINDOW_MS) {
-      throw new UnavailableError(`appointment ${appointment.id} is being settled; retry shortly`, 'BOOKING_SETTLING', { appointment_id: appointment.id });
-    }
-    const deadline = new Date(Math.min(settleBy, caller.deadline ? +caller.deadline : Infinity));
-    const outcome = await catalog.claimSlot(appointment.slotId, appointment.id, { ...caller, deadline });
+  async function claimAndSettle(appointment: Appointment, caller: CallerContext): Promise<Settlement> {
+    const deadline = claimDeadlineOf(appointment);
+    if (+deadline - +now() < MIN_CLAIM_WINDOW_MS) throw stillSettling(appointment);
+    const outcome = await catalog.claimSlot(appointment.slotId, appointment.id, deadline, caller);
+    if (!outcome.claimed && outcome.why === 'late') throw stillSettling(appointment);
     // Held now, by this claim or another: later bookings of it here are answered at once.
-    gate.markTaken(slotOf(appointment));
+    if (outcome.claimed || outcome.why === 'taken') gate.markTaken(slotOf(appointment));
     if (outcome.claimed) return settlement.claimed(appointment);
-    await settlement.notClaimed(appointment);
-    throw slotUnavailable(appointment);
+    return settlement.notClaimed(appointment, outcome.why === 'taken' ? 'slot_taken' : 'slot_not_found');
   }
 
   /** A repeated request_id: answer as the first request was answered, finishing it if it was interrupted. */
-  async function resume(existing: Appointment, slotId: string, replacesId: string | null, caller: CallerContext): Promise<Appointment> {
-    if (existing.slotId !== slotId || existing.replacesAppointmentId !== replacesId) {
-      throw new FailedPreconditionError(`request_id ${existing.requestId} was used for another request`, 'REQUEST_ID_REUSED', {
+  async function resume(existing: Appointment, intent: { slotId: string; reason: string; replacesAppointmentId: string | null }, caller: CallerContext) {
+    if (existing.slotId !== intent.slotId || existing.replacesAppointmentId !== intent.replacesAppointmentId || existing.reason !== intent.reason) {
+      throw new FailedPreconditionError(`request_id ${quote(existing.requestId)} was used for another request`, 'REQUEST_ID_REUSED', {
         appointment_id: existing.id,
       });
     }
     switch (existing.status) {
       case 'pending':
-        return claimAndSettle(existing, caller);
+        return answerOf(await claimAndSettle(existing, caller), existing);
       case 'failed':
         throw slotUnavailable(existing);
       default:
@@ -102,7 +131,8 @@ export function appointmentsService({ reconcileGraceMs, repo, catalog, settlemen
 
   /** The slot to book, from this process's memory of it as taken or else from catalog; SLOT_IN_PAST once it has started. */
   async function slotToBook(slotId: string, known: TakenSlot | undefined, caller: CallerContext): Promise<TakenSlot & { open: boolean }> {
-    const slot = known ? { ...known, open: false } : await catalog.getSlot(slotId, caller);
+    const slot: (TakenSlot & { open: boolean }) | CatalogSlot | undefined = known ? { ...known, open: false } : await catalog.findSlot(slotId, caller);
+    if (!slot) throw new NotFoundError('slot', slotId);
     if (slot.startTime <= now()) {
       throw new FailedPreconditionError(`slot ${slot.id} has already started`, 'SLOT_IN_PAST', { slot_id: slot.id });
     }
@@ -129,7 +159,7 @@ export function appointmentsService({ reconcileGraceMs, repo, catalog, settlemen
         // catalog unreachable): a retry of an earlier request is still
         // answered by that request's record.
         const earlier = await repo.findByRequest(intent.patientId, intent.requestId);
-        if (earlier) return resume(earlier, intent.slotId, intent.replacesAppointmentId, caller);
+        if (earlier) return resume(earlier, intent, caller);
         throw err;
       }
       let appointment: Appointment;
@@ -145,7 +175,7 @@ export function appointmentsService({ reconcileGraceMs, repo, catalog, settlemen
       } catch (err) {
         if (violates(err, 'appointment_patient_id_request_id_key')) {
           const twin = await repo.findByRequest(intent.patientId, intent.requestId);
-          if (twin) return resume(twin, intent.slotId, intent.replacesAppointmentId, caller);
+          if (twin) return resume(twin, intent, caller);
         }
         if (violates(err, 'appointment_patient_id_fkey')) throw new NotFoundError('patient', intent.patientId);
         if (violates(err, 'appointment_one_live_replacement_key')) {
@@ -162,8 +192,23 @@ export function appointmentsService({ reconcileGraceMs, repo, catalog, settlemen
         if (!known) gate.markTaken(slotOf(appointment));
         throw slotUnavailable(appointment);
       }
-      return claimAndSettle(appointment, caller);
+      return answerOf(await claimAndSettle(appointment, caller), appointment);
     });
+  }
+
+  /**
+   * Settles a PENDING appointment now, as a retry or the reconciler would:
+   * by claiming while its claim window is open, by the slot's state once it
+   * is overdue, and in between (the clock skew bound) not at all yet.
+   */
+  async function settlePending(appointment: Appointment, caller: CallerContext): Promise<Appointment> {
+    if (+claimDeadlineOf(appointment) - +now() >= MIN_CLAIM_WINDOW_MS) await claimAndSettle(appointment, caller);
+    else {
+      const overdue = await repo.findPendingOverdue(appointment.id, reconcileGraceMs);
+      if (!overdue) throw stillSettling(appointment);
+      await settlement.settleOverdue(overdue);
+    }
+    return get(appointment.id);
   }
 
   function assertUpcomingBooking(appointment: Appointment): void {
@@ -178,9 +223,14 @@ export function appointmentsService({ reconcileGraceMs, repo, catalog, settlemen
     }
   }
 
-  /** Cancels a booked future appointment and opens its slot; cancelling again returns it unchanged. */
+  /**
+   * Cancels a booked future appointment and opens its slot; cancelling again
+   * returns it unchanged. A PENDING one is settled first, then cancelled if
+   * it turned out BOOKED.
+   */
   async function cancel(id: string, reason: string, caller: CallerContext): Promise<Appointment> {
-    const appointment = await get(id);
+    let appointment = await get(id);
+    if (appointment.status === 'pending') appointment = await settlePending(appointment, caller);
     if (appointment.status === 'cancelled') return appointment;
     assertUpcomingBooking(appointment);
     const cancelled = await repo.cancel(appointment, reason);
@@ -207,21 +257,19 @@ export function appointmentsService({ reconcileGraceMs, repo, catalog, settlemen
     /** Moves a booked appointment to another slot; returns the new appointment. */
     async reschedule(request: RescheduleRequest, caller: CallerContext): Promise<Appointment> {
       const current = await get(request.id);
+      const intent = { slotId: request.newSlotId, reason: current.reason, replacesAppointmentId: current.id };
       const existing = await repo.findByRequest(current.patientId, request.requestId);
-      if (existing) return resume(existing, request.newSlotId, current.id, caller);
+      if (existing) return resume(existing, intent, caller);
       assertUpcomingBooking(current);
       if (request.newSlotId === current.slotId) {
-        throw new InvalidArgumentError([{ field: 'new_slot_id', description: 'is the appointment\'s current slot' }]);
+        throw new InvalidArgumentError([{ field: 'new_slot_id', description: "is the appointment's current slot" }]);
       }
-      return recordAndClaim(
-        { patientId: current.patientId, requestId: request.requestId, slotId: request.newSlotId, reason: current.reason, replacesAppointmentId: current.id },
-        caller,
-      );
+      return recordAndClaim({ patientId: current.patientId, requestId: request.requestId, ...intent }, caller);
     },
 
     async list(filter: AppointmentFilter, pageSize: number, after: TimeIdKey | undefined): Promise<Page<Appointment>> {
       const rows = await repo.listPage(filter, pageSize + 1, after);
-      return toPage(rows, pageSize, appointmentKey, filter);
+      return toPage(rows, pageSize, appointmentKey);
     },
   };
 }

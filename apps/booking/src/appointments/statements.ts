@@ -24,11 +24,27 @@ export const INSERT_PENDING: PreparedStatement = { name: 'appointment_insert_pen
 /** A FAILED appointment, its commit not waiting for the WAL flush. Values as INSERT_PENDING. */
 export const INSERT_FAILED: PreparedStatement = { name: 'appointment_insert_failed', text: insertAppointment('failed', `FROM ${RELAXED_COMMIT}`) };
 
-/** PENDING → $2 ('booked' or 'failed'), its commit not waiting for the WAL flush. Values: id, status. */
-export const SETTLE: PreparedStatement = {
-  name: 'appointment_settle',
+/**
+ * PENDING → BOOKED, committed durably: the caller is told BOOKED, and a
+ * database crash must not turn that back into PENDING. Values: id.
+ */
+export const SETTLE_BOOKED: PreparedStatement = {
+  name: 'appointment_settle_booked',
   text: `
-    UPDATE appointment SET status = $2::appointment_status, update_time = now()
+    UPDATE appointment SET status = 'booked', update_time = now()
+    WHERE id = $1::uuid AND status = 'pending'
+    RETURNING ${APPOINTMENT_COLUMNS}`,
+};
+
+/**
+ * PENDING → FAILED, its commit not waiting for the WAL flush: losing it in a
+ * crash only leaves the appointment PENDING, and the reconciler derives the
+ * same outcome again. Values: id.
+ */
+export const SETTLE_FAILED: PreparedStatement = {
+  name: 'appointment_settle_failed',
+  text: `
+    UPDATE appointment SET status = 'failed', update_time = now()
     FROM ${RELAXED_COMMIT}
     WHERE id = $1::uuid AND status = 'pending'
     RETURNING ${APPOINTMENT_COLUMNS}`,

@@ -7,6 +7,9 @@ import type { PatientsService } from './service';
 type PatientHandlers = Pick<Handlers<BookingServiceService>, 'createPatient' | 'getPatient'>;
 
 const EARLIEST_BIRTH_YEAR = 1880;
+// RFC 5321's limit on a path; a phone number with separators fits in 32.
+const MAX_EMAIL_LENGTH = 254;
+const MAX_PHONE_LENGTH = 32;
 
 /** Patient as the API shows it. */
 export function toPatientMessage(p: Patient): PatientMessage {
@@ -37,11 +40,11 @@ export function patientHandlers(patients: PatientsService, now: () => Date = () 
       const v = new RequestValidator();
       if (!patient) v.fail('patient', 'is required');
       const displayName = v.requiredText('patient.display_name', patient?.displayName ?? '');
-      const email = patient?.email.trim() ?? '';
-      const phone = patient?.phone.trim() ?? '';
+      const email = v.optionalText('patient.email', patient?.email ?? '', MAX_EMAIL_LENGTH);
+      const phone = v.optionalText('patient.phone', patient?.phone ?? '', MAX_PHONE_LENGTH);
       if (!email && !phone) v.fail('patient.email', 'email or phone is required');
-      if (email && !isPlausibleEmail(email)) v.fail('patient.email', 'is not a plausible e-mail address');
-      if (phone && !isPlausiblePhone(phone)) v.fail('patient.phone', 'is not a plausible phone number');
+      if (email && v.ok('patient.email') && !isPlausibleEmail(email)) v.fail('patient.email', 'is not a plausible e-mail address');
+      if (phone && v.ok('patient.phone') && !isPlausiblePhone(phone)) v.fail('patient.phone', 'is not a plausible phone number');
       let birthDate = new Date(0);
       if (!patient?.birthDate) v.fail('patient.birth_date', 'is required');
       else {
