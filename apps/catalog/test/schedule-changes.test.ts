@@ -99,6 +99,16 @@ describe('UpdateSchedule', () => {
     ]);
   });
 
+  it('takes update_mask paths in lowerCamelCase too, as typed in grpcurl JSON', async () => {
+    const { schedule } = await officeHours();
+    const response = await catalog.client.updateSchedule({
+      schedule: { ...schedule, slotDuration: minutes(30), validUntil: day('2027-01-08') },
+      updateMask: ['slotDuration', 'validUntil', 'slot_duration'],
+    });
+    expect(response.schedule).toMatchObject({ slotDuration: minutes(30), validUntil: day('2027-01-08'), validFrom: schedule.validFrom });
+    expect(await slotsOfSchedule(catalog.sql, schedule.id)).toHaveLength(5 * 13);
+  });
+
   it('moves valid_until: slots past it go; moving it back brings them again', async () => {
     const { schedule } = await officeHours();
     let response = await catalog.client.updateSchedule({ schedule: { ...schedule, validUntil: day('2027-01-08') }, updateMask: ['valid_until'] });

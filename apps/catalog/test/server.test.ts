@@ -146,6 +146,18 @@ describe.each(['v1', 'v1alpha'] as const)('server reflection %s', (version) => {
     }
   });
 
+  it('answers an empty extension list for the error detail types, as grpcurl asks before decoding an Any', async () => {
+    const reflection = createReflectionClient(catalog.address, version);
+    try {
+      for (const symbol of ['google.rpc.ErrorInfo', 'google.rpc.BadRequest']) {
+        expect(await reflection.allExtensionNumbersOfType(symbol)).toEqual([]);
+      }
+      await expect(reflection.allExtensionNumbersOfType('google.rpc.NoSuchDetail')).rejects.toThrow(/reflection error 5: Symbol not found/);
+    } finally {
+      reflection.close();
+    }
+  });
+
   it('serves file descriptors from which CreateClinic can be called without carebook protos', async () => {
     const reflection = createReflectionClient(catalog.address, version);
     try {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
-import { ReflectionService } from '@grpc/reflection';
 import { descriptorRegistry, HEALTH_SERVICE_NAME, reflectionPackageDefinition } from '@carebook/proto/descriptors';
 import type { FileRegistry } from '@bufbuild/protobuf';
 import type { Logger } from 'pino';
 import { toServiceError } from './grpc-errors';
+import { addReflection } from './reflection';
 import { DomainError } from './errors';
 import { internalCredential, internalCredentialError, type CallerCredential } from './internal-credential';
 import { outageLog, type OutageLog } from './outage-log';
@@ -190,7 +190,7 @@ export async function startGrpcServer(options: GrpcServerOptions, host: string, 
         },
       }),
   });
-  new ReflectionService(reflectionPackageDefinition(), { services: [...names, HEALTH_SERVICE_NAME] }).addToServer(server);
+  addReflection(server, reflectionPackageDefinition(), [...names, HEALTH_SERVICE_NAME]);
 
   const boundPort = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),

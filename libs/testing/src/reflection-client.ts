@@ -14,6 +14,7 @@ export type ReflectionVersion = 'v1' | 'v1alpha';
 interface ReflectionResponse {
   file_descriptor_response?: { file_descriptor_proto: Buffer[] };
   list_services_response?: { service: { name: string }[] };
+  all_extension_numbers_response?: { base_type_name: string; extension_number: number[] };
   error_response?: { error_code: number; error_message: string };
 }
 
@@ -24,6 +25,8 @@ export interface ReflectionClient {
   listServices(): Promise<string[]>;
   /** The encoded FileDescriptorProtos the server returns for a symbol. */
   fileContainingSymbol(symbol: string): Promise<Buffer[]>;
+  /** The extension field numbers of message type `type` (grpcurl asks this of every Any it decodes). */
+  allExtensionNumbersOfType(type: string): Promise<number[]>;
   /** A protobufjs Root built from the file defining `symbol` and, transitively, every file it imports. */
   loadSymbol(symbol: string): Promise<protobuf.Root>;
   close(): void;
@@ -58,6 +61,8 @@ export function createReflectionClient(address: string, version: ReflectionVersi
   return {
     listServices: async () => ((await ask({ list_services: '*' })).list_services_response?.service ?? []).map((s) => s.name),
     fileContainingSymbol: (symbol) => files({ file_containing_symbol: symbol }),
+    allExtensionNumbersOfType: async (type) =>
+      (await ask({ all_extension_numbers_of_type: type })).all_extension_numbers_response?.extension_number ?? [],
     async loadSymbol(symbol) {
       const byName = new Map<string, descriptor.IFileDescriptorProto>();
       const add = (buffers: Buffer[]) => {

@@ -27,6 +27,13 @@ const UPDATABLE: Record<string, UpdatableField> = {
   valid_until: 'validUntil',
 };
 
+/**
+ * An update_mask path as the proto names it. grpcurl sends a FieldMask's paths
+ * as typed (it reads a mask only as {"paths": [...]}), and request JSON names
+ * fields in lowerCamelCase as well, so "slotDuration" means slot_duration.
+ */
+const protoPath = (path: string) => path.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
 /** Schedule as the API shows it: rules by day and start, exceptions by date (CLOSED first) and start. */
 export function toScheduleMessage(s: Schedule): ScheduleMessage {
   return {
@@ -118,12 +125,13 @@ export function scheduleHandlers(schedules: SchedulesService, tokens: PageTokens
       if (!schedule) v.fail('schedule', 'is required');
       const id = v.uuid('schedule.id', schedule?.id ?? '');
       const paths = updateMask?.length ? updateMask : Object.keys(UPDATABLE);
-      const known = paths.filter((path) => Object.hasOwn(UPDATABLE, path));
       if (paths.length > MAX_MASK_PATHS) v.fail('update_mask', `must name at most ${MAX_MASK_PATHS} paths`);
-      for (const path of paths.filter((p) => !known.includes(p)).slice(0, MAX_MASK_PATHS)) {
-        v.fail('update_mask', `${quote(path)} cannot be updated; use rules, slot_duration, valid_from or valid_until`);
+      const known = new Set<string>();
+      for (const path of paths.slice(0, MAX_MASK_PATHS)) {
+        if (Object.hasOwn(UPDATABLE, protoPath(path))) known.add(protoPath(path));
+        else v.fail('update_mask', `${quote(path)} cannot be updated; use rules, slot_duration, valid_from or valid_until`);
       }
-      const fields = known.map((path) => UPDATABLE[path]);
+      const fields = [...known].map((path) => UPDATABLE[path]);
       // Cross-field rules are checked by the service, against the merged schedule.
       const spec = parseSpec(v, schedule, 'schedule.', fields);
       v.done();
