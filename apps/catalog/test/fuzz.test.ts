@@ -156,6 +156,6 @@ describe('CatalogService fuzz', () => {
   });
 
   it('never answers INTERNAL or UNKNOWN, never replies over 16 KB, and writes nothing when it refuses', async () => {
-    await fuzzServices({ client: raw, targets: catalogTargets(), databases: { catalog: catalog.sql }, settings });
+    await fuzzServices({ address: catalog.address, targets: catalogTargets(), databases: { catalog: catalog.sql }, settings });
   }, settings.timeMs + 120_000);
 });

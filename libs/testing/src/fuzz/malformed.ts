@@ -22,7 +22,7 @@ export function malformedBytes(valid: Uint8Array, draw: { variant: number; at: n
     case 'wrong-wire-type': {
       const wireType = (draw.size % 8) as WireType;
       const bytes = withWrongWireType(valid, draw.at, wireType);
-      return bytes ? { bytes, value: `field #${draw.at} re-tagged as wire type ${wireType}: ${hex(bytes)}` } : { bytes: draw.bytes, value: `random ${hex(draw.bytes)}` };
+      return bytes ? { bytes, value: `a field re-tagged as wire type ${wireType}: ${hex(bytes)}` } : { bytes: draw.bytes, value: `random ${hex(draw.bytes)}` };
     }
     case 'overlong-length': {
       const claimed = CLAIMED_LENGTHS[draw.size % CLAIMED_LENGTHS.length];

@@ -14,7 +14,16 @@ export interface RawReply {
   statusDetailsBytes: number;
   /** ErrorInfo.reason of an error, if it carries one. */
   reason?: string;
+  /**
+   * Set when the client's HTTP/2 stream or session broke instead of a status
+   * arriving (e.g. trailers too large to receive): the status is grpc-js's, not
+   * the server's, and the client must be replaced before the next call.
+   */
+  transportFailure?: string;
 }
+
+/** grpc-js's own statuses for a stream or session that broke under it. */
+const TRANSPORT_FAILURE = /^Received RST_STREAM|session has been destroyed|Protocol error/;
 
 function reasonOf(trailers: Metadata): string | undefined {
   try {
@@ -62,6 +71,7 @@ export function callRaw(client: Client, path: string, bytes: Uint8Array, metadat
         replyBytes: Buffer.byteLength(details) + metadataBytes(headers) + metadataBytes(s.metadata) + (body?.length ?? 0),
         statusDetailsBytes: detailsBin,
         reason: reasonOf(s.metadata),
+        transportFailure: s.code !== status.OK && TRANSPORT_FAILURE.test(details) ? details : undefined,
       });
     });
   });

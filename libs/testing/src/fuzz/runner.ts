@@ -3,7 +3,7 @@ import { status, type Client, type Metadata } from '@grpc/grpc-js';
 import type pg from 'pg';
 import { changedTables, fingerprintAll } from './fingerprint';
 import { buildCase, eligibleFields, MUTATION_KINDS, mutationDraw, preview, type MessageCodec, type MutationDraw, type MutationKind } from './mutations';
-import { callRaw, codecOf, type RawReply } from './raw-call';
+import { callRaw, codecOf, createRawClient, type RawReply } from './raw-call';
 import { FuzzTally, type Finding } from './tally';
 import type { FuzzSettings } from './settings';
 
@@ -19,7 +19,8 @@ export interface FuzzTarget {
 }
 
 export interface FuzzRun {
-  client: Client;
+  /** host:port of the service under fuzz. */
+  address: string;
   targets: FuzzTarget[];
   /** Every database the services write, by name: refused calls must leave them all unchanged. */
   databases: Record<string, pg.Pool>;
@@ -56,7 +57,8 @@ function plansOf(targets: FuzzTarget[]): Map<string, Plan> {
 /** What is wrong with a reply: a forbidden status, an oversized reply, or a write behind a refusal. */
 async function problemsOf(run: FuzzRun, rpc: string, reply: RawReply, before: Record<string, string>): Promise<string[]> {
   const problems: string[] = [];
-  if (FORBIDDEN.has(reply.code)) problems.push(`status ${status[reply.code]}`);
+  if (reply.transportFailure) problems.push(`reply broke the client's HTTP/2 stream (oversized headers?)`);
+  else if (FORBIDDEN.has(reply.code)) problems.push(`status ${status[reply.code]}`);
   if (reply.replyBytes > MAX_REPLY_BYTES) problems.push(`reply of ${reply.replyBytes} bytes (status details ${reply.statusDetailsBytes})`);
   if (reply.code !== status.OK) {
     const allowed = new Set(run.writesOnRefusal?.(rpc, reply) ?? []);
@@ -67,7 +69,26 @@ async function problemsOf(run: FuzzRun, rpc: string, reply: RawReply, before: Re
 }
 
 /** Runs one fuzz case; returns the findings, empty if the service behaved. */
-async function fuzzCase(run: FuzzRun, plan: Plan, draw: MutationDraw, tally: FuzzTally): Promise<Finding[]> {
+/** The raw client of a run, replaced after a reply broke its HTTP/2 session, so the break is not blamed on the next case. */
+class RawConnection {
+  private client: Client;
+  constructor(private readonly address: string) {
+    this.client = createRawClient(address);
+  }
+  async call(path: string, bytes: Uint8Array, metadata: Metadata | undefined, deadlineMs: number): Promise<RawReply> {
+    const reply = await callRaw(this.client, path, bytes, metadata, deadlineMs);
+    if (reply.transportFailure) {
+      this.client.close();
+      this.client = createRawClient(this.address);
+    }
+    return reply;
+  }
+  close(): void {
+    this.client.close();
+  }
+}
+
+async function fuzzCase(run: FuzzRun, connection: RawConnection, plan: Plan, draw: MutationDraw, tally: FuzzTally): Promise<Finding[]> {
   const { target, kind } = plan;
   const request = target.valid();
   const built = buildCase(kind, request, target.codec, eligibleFields(kind, request, target.codec), draw);
@@ -76,7 +97,7 @@ async function fuzzCase(run: FuzzRun, plan: Plan, draw: MutationDraw, tally: Fuz
     return [];
   }
   const before = await fingerprintAll(run.databases);
-  const reply = await callRaw(run.client, target.path, built.bytes, target.metadata?.(), run.settings.deadlineMs);
+  const reply = await connection.call(target.path, built.bytes, target.metadata?.(), run.settings.deadlineMs);
   tally.sent(target.rpc, kind, reply.code);
   const problems = await problemsOf(run, target.rpc, reply, before);
   return problems.map((problem) => ({
@@ -103,9 +124,10 @@ const describeFinding = (f: Finding, seed: number) =>
 export async function fuzzServices(run: FuzzRun): Promise<FuzzTally> {
   const plans = plansOf(run.targets);
   const tally = new FuzzTally(run.targets.map((t) => t.rpc));
+  const connection = new RawConnection(run.address);
   const { seed, timeMs, numRuns, path, report } = run.settings;
   const property = fc.asyncProperty(fc.constantFrom(...plans.keys()), mutationDraw, async (label, draw) => {
-    const findings = await fuzzCase(run, plans.get(label)!, draw, tally);
+    const findings = await fuzzCase(run, connection, plans.get(label)!, draw, tally);
     if (report) findings.forEach((f) => tally.finding(f));
     else if (findings.length > 0) throw new Error(findings.map((f) => describeFinding(f, seed)).join('\n'));
   });
@@ -113,6 +135,7 @@ export async function fuzzServices(run: FuzzRun): Promise<FuzzTally> {
   try {
     await fc.assert(property, { seed, path, numRuns, interruptAfterTimeLimit: timeMs, endOnFailure: false });
   } finally {
+    connection.close();
     console.log(tally.summary(seed));
   }
   return tally;

@@ -15,7 +15,7 @@ export interface Finding {
   replyBytes: number;
 }
 
-const problemClass = (problem: string) => problem.replace(/\d+ bytes.*/, '> 16 KB').replace(/^wrote .*/, 'wrote though refused');
+const problemClass = (problem: string) => problem.replace(/\d+ bytes.*/, '> 16 KB');
 
 /** Counts of cases sent per RPC and kind, statuses per kind, and findings grouped by (RPC, kind, problem). */
 export class FuzzTally {
