@@ -136,7 +136,10 @@ export const MUTATION_KINDS = {
   },
   'page-token': {
     eligible: (field) => field.kind === 'string' && fieldName(field.path) === 'pageToken',
-    build: (input) => setAndEncode(input, editedPageToken(String(valueAt(input.request, input.field.path)), input.draw)),
+    build: (input) => {
+      const { token, edit } = editedPageToken(String(valueAt(input.request, input.field.path)), input.draw);
+      return setAndEncode(input, token, `a real token, ${edit}`);
+    },
   },
   'non-uuid': {
     eligible: (field) => field.kind === 'string' && /^(id|.+Id|clinicIds)$/.test(fieldName(field.path)) && fieldName(field.path) !== 'requestId',

@@ -42,22 +42,20 @@ function forgedFromReal(token: string, at: number, variant: number): string {
   return base64url(JSON.stringify(body));
 }
 
-/** `token` edited by the draw: a flipped character, truncated, padded, re-alphabeted, forged, or foreign. */
-export function editedPageToken(token: string, draw: { variant: number; at: number; size: number }): string {
-  switch (draw.variant % 7) {
-    case 0:
-      return flipped(token, draw.at);
-    case 1:
-      return token.slice(0, draw.at % Math.max(1, token.length));
-    case 2:
-      return `${token}${['=', '==', '%3D', '.', ' ', '\n'][draw.at % 6]}`;
-    case 3:
-      return token.replace(/-/g, '+').replace(/_/g, '/');
-    case 4:
-      return `${token}${token}`;
-    case 5:
-      return forgedFromReal(token, draw.at, draw.size);
-    default:
-      return base64url(FOREIGN_TOKEN_BODIES[draw.at % FOREIGN_TOKEN_BODIES.length]);
-  }
+/** `token` edited by the draw (a flipped character, truncated, padded, re-alphabeted, doubled, forged, or foreign), and what was done. */
+export function editedPageToken(token: string, draw: { variant: number; at: number; size: number }): { token: string; edit: string } {
+  const suffix = ['=', '==', '%3D', '.', ' ', '\n'][draw.at % 6];
+  const foreign = FOREIGN_TOKEN_BODIES[draw.at % FOREIGN_TOKEN_BODIES.length];
+  const forgedValue = JSON.stringify(TOKEN_JSON_VALUES[draw.size % TOKEN_JSON_VALUES.length]).slice(0, 40);
+  const edits: [string, () => string][] = [
+    [`character ${draw.at % Math.max(1, token.length)} flipped`, () => flipped(token, draw.at)],
+    [`cut to ${draw.at % Math.max(1, token.length)} characters`, () => token.slice(0, draw.at % Math.max(1, token.length))],
+    [`${JSON.stringify(suffix)} appended`, () => `${token}${suffix}`],
+    ['in the base64 (not base64url) alphabet', () => token.replace(/-/g, '+').replace(/_/g, '/')],
+    ['doubled', () => `${token}${token}`],
+    [`its JSON leaf #${draw.at} set to ${forgedValue}`, () => forgedFromReal(token, draw.at, draw.size)],
+    [`foreign body ${JSON.stringify(foreign.slice(0, 40))}`, () => base64url(foreign)],
+  ];
+  const [edit, make] = edits[draw.variant % edits.length];
+  return { token: make(), edit };
 }
