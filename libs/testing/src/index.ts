@@ -8,3 +8,4 @@ export * from './invariants';
 export * from './service-process';
 export * from './reflection-client';
 export * from './secrets';
+export * from './fuzz';

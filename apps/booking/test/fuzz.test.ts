@@ -1,0 +1,108 @@
+// Property-based fuzzing of every BookingService RPC, with booking calling a
+// real catalog: a valid request built from the fixtures below, one field (or
+// the whole encoding) mutated, sent raw. No reply may be INTERNAL or UNKNOWN,
+// or larger than 16 KB, and a refused call must leave both databases
+// unchanged. FUZZ_SEED, FUZZ_TIME_MS, FUZZ_PATH and FUZZ_REPORT=1: see
+// libs/testing/src/fuzz.
+
+import { status, type Client } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BookingServiceService as Booking } from '@carebook/proto/booking';
+import { callRaw, createRawClient, fuzzServices, fuzzSettingsFromEnv, fuzzTarget, type FuzzTarget, type RawReply } from '@carebook/testing';
+import { startCatalogUnderTest } from '../../catalog/test/harness';
+import { createPatient, createSchedule, newRequestId } from './booking-fixtures';
+import { startBookingUnderTest, type BookingUnderTest } from './harness';
+
+const settings = fuzzSettingsFromEnv();
+const HOUR = 3_600_000;
+let sys: BookingUnderTest;
+let raw: Client;
+let fixtures: Awaited<ReturnType<typeof seedBooking>>;
+
+/** A patient, eight open slots of one doctor, four appointments on them, and a page token of the patient's appointments. */
+async function seedBooking(s: BookingUnderTest) {
+  const { doctor, slots } = await createSchedule(s.catalog.client, 8);
+  const patient = await createPatient(s.client);
+  const book = async (slotIndex: number) => {
+    const requestId = newRequestId();
+    const { appointment } = await s.client.bookAppointment({ slotId: slots[slotIndex].id, patientId: patient.id, requestId, reason: 'check-up' });
+    return { appointment: appointment!, requestId };
+  };
+  const booked = await book(0);
+  const listed = await book(1);
+  const toCancel = await book(2);
+  const toReschedule = await book(3);
+  const listing = {
+    patientId: patient.id,
+    doctorId: doctor.id,
+    startTimeFrom: new Date(+slots[0].startTime! - HOUR),
+    startTimeTo: new Date(+slots[7].endTime! + HOUR),
+    pageSize: 1,
+    pageToken: '',
+  };
+  const { nextPageToken } = await s.client.listAppointments(listing);
+  return { patient, slots, booked, listed, toCancel, toReschedule, rescheduleRequestId: newRequestId(), listing: { ...listing, pageToken: nextPageToken } };
+}
+
+/** Every BookingService RPC with a valid request from the fixtures; the writing ones are idempotent, so they stay valid. */
+function bookingTargets(): FuzzTarget[] {
+  const f = fixtures;
+  return [
+    fuzzTarget(Booking.createPatient, () => ({ patient: f.patient })),
+    fuzzTarget(Booking.getPatient, () => ({ id: f.patient.id })),
+    fuzzTarget(Booking.bookAppointment, () => ({ slotId: f.slots[0].id, patientId: f.patient.id, requestId: f.booked.requestId, reason: 'check-up' })),
+    fuzzTarget(Booking.getAppointment, () => ({ id: f.listed.appointment.id })),
+    fuzzTarget(Booking.listAppointments, () => f.listing),
+    fuzzTarget(Booking.cancelAppointment, () => ({ id: f.toCancel.appointment.id, reason: 'feeling better' })),
+    fuzzTarget(Booking.rescheduleAppointment, () => ({
+      id: f.toReschedule.appointment.id,
+      newSlotId: f.slots[4].id,
+      requestId: f.rescheduleRequestId,
+    })),
+  ];
+}
+
+/**
+ * Refusals that write by design: a booking (or rescheduling) refused with
+ * SLOT_UNAVAILABLE keeps a FAILED appointment, so a retry of its request_id
+ * gets the same answer (booking.proto, BookAppointment).
+ */
+function writesOnRefusal(rpc: string, reply: RawReply): string[] {
+  const booksASlot = rpc === 'BookAppointment' || rpc === 'RescheduleAppointment';
+  return booksASlot && reply.code === status.FAILED_PRECONDITION && reply.reason === 'SLOT_UNAVAILABLE' ? ['booking.appointment'] : [];
+}
+
+beforeAll(async () => {
+  const catalog = await startCatalogUnderTest({ slotHorizonDays: 14 });
+  sys = await startBookingUnderTest({ catalog });
+  fixtures = await seedBooking(sys);
+  raw = createRawClient(`127.0.0.1:${sys.service.port}`);
+});
+
+afterAll(async () => {
+  raw?.close();
+  await sys?.close();
+  await sys?.catalog.close();
+});
+
+describe('BookingService fuzz', () => {
+  it('accepts the valid request of every RPC (the fuzz starts from these)', async () => {
+    const refused = [];
+    for (const target of bookingTargets()) {
+      const reply = await callRaw(raw, target.path, target.codec.encode(target.valid()).finish(), target.metadata?.());
+      if (reply.code !== status.OK) refused.push(`${target.rpc}: ${status[reply.code]} ${reply.details}`);
+    }
+    expect(refused).toEqual([]);
+    expect(fixtures.listing.pageToken, 'the listing has a second page').not.toBe('');
+  });
+
+  it('never answers INTERNAL or UNKNOWN, never replies over 16 KB, and writes nothing when it refuses', async () => {
+    await fuzzServices({
+      address: `127.0.0.1:${sys.service.port}`,
+      targets: bookingTargets(),
+      databases: { booking: sys.sql, catalog: sys.catalog.sql },
+      settings,
+      writesOnRefusal,
+    });
+  }, settings.timeMs + 120_000);
+});
