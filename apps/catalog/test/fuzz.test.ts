@@ -15,7 +15,7 @@ import {
   type Schedule,
   type SearchSlotsRequest,
 } from '@carebook/proto/catalog';
-import { callRaw, createRawClient, fuzzServices, fuzzSettingsFromEnv, fuzzTarget, type FuzzTarget } from '@carebook/testing';
+import { callRaw, createRawClient, fuzzServices, fuzzSettingsFromEnv, fuzzTarget, TEST_INTERNAL_TOKEN, type FuzzTarget } from '@carebook/testing';
 import { consecutiveSlots, createClinic, createDoctor, hoursFromNow, startCatalogUnderTest, type CatalogUnderTest } from './harness';
 import { DayOfWeek, createSchedule, rules, scheduleOf, minutes, tod } from './schedule-fixtures';
 
@@ -25,11 +25,12 @@ let catalog: CatalogUnderTest;
 let raw: Client;
 let fixtures: Awaited<ReturnType<typeof seedCatalog>>;
 
-/**
- * The metadata of ClaimSlot and ReleaseSlot: the one place to add their
- * bearer token (`authorization: Bearer <token>`) once catalog requires it.
- */
-const slotClaimMetadata = () => new Metadata();
+/** The metadata of ClaimSlot and ReleaseSlot: the internal credential, so the fuzz reaches their validation. */
+const slotClaimMetadata = () => {
+  const metadata = new Metadata();
+  metadata.set('authorization', `Bearer ${TEST_INTERNAL_TOKEN}`);
+  return metadata;
+};
 
 /** A google.type.Date `days` from today (UTC). */
 const dateIn = (days: number) => {
