@@ -76,6 +76,9 @@ describe('health', () => {
       // Readiness is re-checked every 5 s.
       await pollUntil('NOT_SERVING', async () => ((await statusOf('')) === 'NOT_SERVING' ? true : undefined), 20_000, 100);
       expect(await health.check(CATALOG_SERVICE_NAME)).toBe('NOT_SERVING');
+      // Calls meanwhile are told to retry, never INTERNAL.
+      const err = await expectGrpcError(catalog.client.listClinics({ pageSize: 1, pageToken: '' }), grpc.status.UNAVAILABLE, { reason: 'DATABASE_UNAVAILABLE' });
+      expect(err.details).toContain('retrying the same request');
     } finally {
       await asAdmin(`ALTER DATABASE ${pg.escapeIdentifier(database)} ALLOW_CONNECTIONS true`);
     }

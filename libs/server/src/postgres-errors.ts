@@ -87,7 +87,8 @@ const UNAVAILABLE_ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionCl
 // P1001 unreachable, P1002 timed out, P1017 connection closed, P2024 no pooled
 // connection in time, P2028 a transaction that could not start or timed out.
 const UNAVAILABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017', 'P2024', 'P2028']);
-const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly/;
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly|is not currently accepting connections/;
 
 /** True when `err` (or its cause) says the database could not be reached or is not accepting work: a retry may succeed. */
 export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
