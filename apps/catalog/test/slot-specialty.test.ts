@@ -1,10 +1,10 @@
 // A slot carries a copy of its doctor's specialty, the key of the search by
-// specialty (docs/design.md, sections 1 and 9.2). The database keeps the copy
+// specialty (docs/design.md, section 1.1; docs/search.md, section 2). The database keeps the copy
 // right on every path: a trigger fills it on inserts that leave it out, and
 // the foreign key slot (doctor_id, specialty) → doctor (id, specialty)
 // refuses a wrong one and carries a change of the doctor's specialty over.
 // Both copies are lower case, which CHECKs hold whoever writes (migration
-// 20261201000000_specialty_lower_case; docs/design.md, section 1.3).
+// 20261201000000_specialty_lower_case; docs/design.md, section 1.4).
 
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
