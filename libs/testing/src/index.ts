@@ -7,3 +7,4 @@ export * from './poll';
 export * from './invariants';
 export * from './service-process';
 export * from './reflection-client';
+export { readPrismaSchema, type ExpectedSchema, type ExpectedTable } from './prisma-model';
