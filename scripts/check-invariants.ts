@@ -1,6 +1,6 @@
 // `npm run check-invariants`: reads the catalog and booking databases and
-// reports any broken booking invariant (docs/design.md, "Consistency and
-// failure handling"). Exits 1 when one is broken, so it can run in a cron or
+// reports any broken booking invariant (docs/booking-protocol.md, section 3,
+// "Consistency and failure handling"). Exits 1 when one is broken, so it can run in a cron or
 // a deployment check.
 import { checkBookingInvariants } from '@carebook/testing';
 import { configOrExit, databaseUrl, integer, loadConfig, oneOf } from '@carebook/server';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SlotStatus, type Doctor, type Slot } from '@carebook/proto/catalog';
+import { pollUntil } from '@carebook/testing';
 import {
   consecutiveSlots,
   createClinic,
@@ -115,6 +116,46 @@ describe('ClaimSlot', () => {
       reason: 'SLOT_NOT_FOUND',
     });
     expect(err.errorInfo?.metadata).toEqual({ slot_id: slotId });
+  });
+
+  // The caller's deadline is part of the claim's WHERE (docs/booking-protocol.md,
+  // section 1). After a row-lock wait PostgreSQL evaluates that WHERE again,
+  // and so reads the clock again, only if the transaction it waited for
+  // changed the row and committed. If that transaction only locked the row, or
+  // rolled back, the claim goes ahead on its first evaluation: it can land
+  // after its deadline, bounded by the 5 s statement_timeout (section 3.3).
+  it.each([
+    ['changed the row and committed', 'UPDATE slot SET update_time = now() WHERE id = $1', 'open'],
+    ['only locked the row', 'SELECT id FROM slot WHERE id = $1 FOR UPDATE', 'booked'],
+  ])('after its deadline passed during a row-lock wait on a transaction that %s, leaves the slot %s', async (_blocker, blockingSql, expected) => {
+    const created = await openSlot();
+    const locker = await catalog.sql.connect();
+    const claimsWaiting = async () =>
+      (
+        await catalog.sql.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+           WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%UPDATE slot s SET status = ''booked''%'`,
+        )
+      ).rows[0].n;
+    try {
+      await locker.query('BEGIN');
+      await locker.query(blockingSql, [created.id]);
+      const deadline = new Date(Date.now() + 400);
+      const claim = catalog.client.claimSlot({ slotId: created.id, claimId: randomUUID() }, { deadline }).then(
+        () => 'claimed',
+        (err: { code?: number }) => err.code,
+      );
+      await pollUntil('the claim to wait for the row lock', async () => ((await claimsWaiting()) === 1 ? true : undefined));
+      expect(await claim).toBe(status.DEADLINE_EXCEEDED);
+      // The server's copy of the deadline may trail the client's by the
+      // request's transit time; let that pass too before the lock is freed.
+      await pollUntil('the deadline to be well past', async () => (Date.now() > deadline.getTime() + 200 ? true : undefined));
+      await locker.query('COMMIT');
+    } finally {
+      locker.release();
+    }
+    await pollUntil('the late claim to finish', async () => ((await claimsWaiting()) === 0 ? true : undefined));
+    expect((await storedSlot(created.id)).status).toBe(expected);
   });
 
   it.each([

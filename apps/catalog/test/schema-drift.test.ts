@@ -26,6 +26,9 @@ const catalogSqlOnly: SqlOnlyObjects = {
     { table: 'clinic', name: 'clinic_display_name_check', type: 'check', definition: 'btrim(display_name)' },
     { table: 'doctor', name: 'doctor_display_name_check', type: 'check', definition: 'btrim(display_name)' },
     { table: 'doctor', name: 'doctor_specialty_check', type: 'check', definition: 'btrim(specialty)' },
+    // Specialties in lower case (migration 20261201000000_specialty_lower_case).
+    { table: 'doctor', name: 'doctor_specialty_lower_case_check', type: 'check', definition: 'specialty = lower(specialty)' },
+    { table: 'slot', name: 'slot_specialty_lower_case_check', type: 'check', definition: 'specialty = lower(specialty)' },
     { table: 'clinic', name: 'clinic_latitude_check', type: 'check', definition: /latitude >= .*-90.* AND .*latitude <= .*90/ },
     { table: 'clinic', name: 'clinic_longitude_check', type: 'check', definition: /longitude >= .*-180.* AND .*longitude <= .*180/ },
     { table: 'clinic', name: 'clinic_location_check', type: 'check', definition: '(latitude IS NULL) = (longitude IS NULL)' },

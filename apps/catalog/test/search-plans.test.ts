@@ -17,7 +17,7 @@ import {
 // plans PostgreSQL makes for the exact statements the repo issues (the same
 // builders) never read the slot table sequentially. 120,000 slots of 2,000
 // doctors at 200 clinics are seeded set-based, then ANALYZEd. The plans' slot
-// indexes are printed for docs/design.md.
+// indexes are printed for docs/search.md, section 5.
 
 const CLINICS = 200;
 const DOCTORS = 2000;

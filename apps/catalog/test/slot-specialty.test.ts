@@ -1,14 +1,16 @@
 // A slot carries a copy of its doctor's specialty, the key of the search by
-// specialty (docs/design.md, sections 1 and 9.2). The database keeps the copy
+// specialty (docs/design.md, section 1.1; docs/search.md, section 2). The database keeps the copy
 // right on every path: a trigger fills it on inserts that leave it out, and
 // the foreign key slot (doctor_id, specialty) → doctor (id, specialty)
 // refuses a wrong one and carries a change of the doctor's specialty over.
+// Both copies are lower case, which CHECKs hold whoever writes (migration
+// 20261201000000_specialty_lower_case; docs/design.md, section 1.4).
 
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clinic, Doctor } from '@carebook/proto/catalog';
 import { postgresErrorOf } from '@carebook/server';
-import { countRows, createClinic, createDoctor, searchRequest, startCatalogUnderTest, withNames, type CatalogUnderTest } from './harness';
+import { countRows, tableSnapshot, createClinic, createDoctor, searchRequest, startCatalogUnderTest, withNames, type CatalogUnderTest } from './harness';
 import { DayOfWeek, createSchedule, day, rules, slotsOfSchedule } from './schedule-fixtures';
 
 const NOW = new Date('2027-03-01T06:00:00Z'); // Monday
@@ -123,5 +125,49 @@ describe("a slot's specialty", () => {
       (await catalog.client.searchSlots(searchRequest({ specialty, startTimeFrom: NOW, startTimeTo: new Date('2027-03-31T00:00Z'), pageSize: 100 }))).slots;
     expect(await search('geriatrics')).toEqual([withNames(slots[0], { ...moving, specialty: 'geriatrics' }, clinic)]);
     expect(await search('internal medicine')).toEqual([withNames(others[0], staying, clinic)]);
+  });
+});
+
+describe('a specialty in the database', () => {
+  const refusedBy = (constraint: string) => ({ code: '23514', constraint });
+
+  it('is refused in upper case on a direct INSERT of a doctor, and nothing is written', async () => {
+    const before = await tableSnapshot(catalog.sql);
+    const err = await catalog.sql
+      .query(`INSERT INTO doctor (clinic_id, display_name, specialty) VALUES ($1, 'Dr. Upper', 'Cardiology')`, [clinic.id])
+      .catch((e) => e);
+    expect(sqlStateOf(err)).toEqual(refusedBy('doctor_specialty_lower_case_check'));
+    expect(await tableSnapshot(catalog.sql)).toEqual(before);
+  });
+
+  it("is refused in upper case on a direct UPDATE of a doctor, and neither the doctor nor its slots change", async () => {
+    const doctor = await createDoctor(catalog.client, clinic.id, { specialty: 'allergology' });
+    await catalog.client.createSlots({ doctorId: doctor.id, slots: [slot('2027-03-16T09:00Z')] });
+    const before = await tableSnapshot(catalog.sql);
+    const err = await catalog.sql.query(`UPDATE doctor SET specialty = 'ALLERGOLOGY' WHERE id = $1`, [doctor.id]).catch((e) => e);
+    expect(sqlStateOf(err)).toEqual(refusedBy('doctor_specialty_lower_case_check'));
+    expect(await tableSnapshot(catalog.sql)).toEqual(before);
+  });
+
+  it("is refused in upper case on a slot's copy, on INSERT and on UPDATE, before the foreign key is asked", async () => {
+    const doctor = await createDoctor(catalog.client, clinic.id, { specialty: 'nephrology' });
+    const { slots } = await catalog.client.createSlots({ doctorId: doctor.id, slots: [slot('2027-03-17T09:00Z')] });
+    const before = await tableSnapshot(catalog.sql);
+    expect(sqlStateOf(await insertSlot(doctor.id, '2027-03-17T10:00Z', 'Nephrology').catch((e) => e))).toEqual(
+      refusedBy('slot_specialty_lower_case_check'),
+    );
+    const err = await catalog.sql.query(`UPDATE slot SET specialty = 'NEPHROLOGY' WHERE id = $1`, [slots[0].id]).catch((e) => e);
+    expect(sqlStateOf(err)).toEqual(refusedBy('slot_specialty_lower_case_check'));
+    expect(await tableSnapshot(catalog.sql)).toEqual(before);
+  });
+
+  it('accepts what CreateDoctor stores, non-ASCII letters included: the code lower-cases as the database does', async () => {
+    const doctor = await createDoctor(catalog.client, clinic.id, { specialty: ' Ärztliche Psychotherapie ' });
+    await catalog.client.createSlots({ doctorId: doctor.id, slots: [slot('2027-03-18T09:00Z')] });
+    const { rows } = await catalog.sql.query<{ specialty: string; lowered: string }>('SELECT specialty, lower(specialty) AS lowered FROM doctor WHERE id = $1', [
+      doctor.id,
+    ]);
+    expect(rows).toEqual([{ specialty: 'ärztliche psychotherapie', lowered: 'ärztliche psychotherapie' }]);
+    expect(await specialtiesOfSlots(doctor.id)).toEqual(['ärztliche psychotherapie']);
   });
 });

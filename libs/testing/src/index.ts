@@ -9,3 +9,4 @@ export * from './service-process';
 export * from './reflection-client';
 export * from './secrets';
 export * from './fuzz';
+export { readPrismaSchema, type ExpectedSchema, type ExpectedTable } from './prisma-model';

@@ -34,7 +34,7 @@ async function query<T extends pg.QueryResultRow>(url: string, text: string, val
 
 /**
  * Reads the catalog and booking databases and checks the booking
- * invariants across them (docs/design.md, "Consistency and failure handling").
+ * invariants across them (docs/booking-protocol.md, section 3).
  */
 export async function checkBookingInvariants(catalogUrl: string, bookingUrl: string, options: InvariantOptions): Promise<InvariantReport> {
   const violations: string[] = [];

@@ -35,7 +35,7 @@ export type ServiceBuild = 'source' | 'bundle';
 /**
  * Node's flags for a service's bundle, as the Dockerfiles' CMD passes them
  * (a test holds the two equal), sized for the 250 MB a service is given
- * (docs/design.md, section 8). A service's live heap is small (about 33 MB
+ * (docs/performance.md, section 2). A service's live heap is small (about 33 MB
  * under 32 concurrent bookings, 45 MB in a rush of 1,000, by --trace-gc), but
  * V8 lets the old space grow to about 128 MB and the young generation to
  * 3 × 32 MB before collecting, on top of some 90 MB of code and buffers: a

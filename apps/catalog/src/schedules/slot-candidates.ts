@@ -1,7 +1,7 @@
 // The SQL that turns a schedule into instants: working windows per local date
 // and the slots inside them. PostgreSQL does every wall-clock → UTC step, with
 // the IANA rules it ships, so materialisation and search agree on what a
-// local time means. See docs/design.md, "Availability", for why each rule
+// local time means. See docs/schedules.md, section 3, for why each rule
 // below gets DST right by construction.
 
 import { Prisma } from '../generated/prisma/client';

@@ -3,7 +3,7 @@ import { withinSql, type Near } from '../geo';
 
 // The SQL of SearchSlots and FindNextAvailable. Each query first picks the
 // candidate slots from one of the partial slot_open_* indexes, driven by the
-// most selective filter it has (see docs/design.md, section 9), and only then
+// most selective filter it has (see docs/search.md, section 2), and only then
 // joins doctor and clinic for the names the results carry. Exported so that
 // the plan test explains exactly these statements.
 
@@ -45,7 +45,7 @@ export interface SlotKeyset {
   id: string;
 }
 
-/** Which index drives SearchSlots (docs/design.md, section 9.2); the plan test checks it. */
+/** Which index drives SearchSlots (docs/search.md, section 2); the plan test checks it. */
 export type SearchDriver = 'doctor' | 'clinics' | 'clinic-doctor pairs' | 'specialty' | 'time';
 
 /** Which index drives FindNextAvailable: the first slot of each doctor, or of each (clinic, doctor) pair. */
