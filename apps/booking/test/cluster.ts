@@ -29,9 +29,24 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
-/** Starts `catalogs` catalog and `bookings` booking processes on fresh databases. */
-export async function startCluster(catalogs: number, bookings: number, timing: ClusterTiming): Promise<Cluster> {
-  const [catalogDb, bookingDb] = await Promise.all([createTestDatabase('catalog'), createTestDatabase('booking')]);
+/** Databases a cluster runs on, with how to drop them when it closes. */
+export interface ClusterDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/**
+ * Starts `catalogs` catalog and `bookings` booking processes on fresh
+ * databases cloned from the test templates, or on `databases` (which the
+ * services migrate themselves at start-up, as in production).
+ */
+export async function startCluster(
+  catalogs: number,
+  bookings: number,
+  timing: ClusterTiming,
+  databases?: { catalog: ClusterDatabase; booking: ClusterDatabase },
+): Promise<Cluster> {
+  const [catalogDb, bookingDb] = databases ? [databases.catalog, databases.booking] : await Promise.all([createTestDatabase('catalog'), createTestDatabase('booking')]);
   const catalogPorts = await Promise.all(Array.from({ length: catalogs }, freePort));
   const bookingPorts = await Promise.all(Array.from({ length: bookings }, freePort));
   const catalogEnv = (port: number) => ({ CATALOG_PORT: String(port), CATALOG_DATABASE_URL: catalogDb.url, CATALOG_DB_POOL_SIZE: '10' });

@@ -121,12 +121,13 @@ describe('ClaimSlot', () => {
   // The caller's deadline is part of the claim's WHERE (docs/booking-protocol.md,
   // section 1). After a row-lock wait PostgreSQL evaluates that WHERE again,
   // and so reads the clock again, only if the transaction it waited for
-  // changed the row and committed. If that transaction only locked the row, or
-  // rolled back, the claim goes ahead on its first evaluation: it can land
-  // after its deadline, bounded by the 5 s statement_timeout (section 3.3).
+  // changed the row and committed; behind one that only locked the row, or
+  // rolled back, the claim would go ahead on its first evaluation. The
+  // trigger slot_claim_within_deadline judges the deadline again once the
+  // lock is held, so in every case the late claim writes nothing.
   it.each([
     ['changed the row and committed', 'UPDATE slot SET update_time = now() WHERE id = $1', 'open'],
-    ['only locked the row', 'SELECT id FROM slot WHERE id = $1 FOR UPDATE', 'booked'],
+    ['only locked the row', 'SELECT id FROM slot WHERE id = $1 FOR UPDATE', 'open'],
   ])('after its deadline passed during a row-lock wait on a transaction that %s, leaves the slot %s', async (_blocker, blockingSql, expected) => {
     const created = await openSlot();
     const locker = await catalog.sql.connect();

@@ -10,13 +10,17 @@ export const NAMED_SLOT_BY_ID: PreparedStatement = {
 };
 
 /**
- * The claim (see slotsRepo.claim). Values: slot id, claim id, the caller's
- * deadline or null; the deadline is re-checked after any row-lock wait.
+ * The claim (see slotsRepo.claim). Values: slot id, claim id, the claim's
+ * deadline or null. The WHERE refuses a claim already late when it meets the
+ * row; the trigger slot_claim_within_deadline judges the deadline again once
+ * the row lock is held, from the transaction-local setting this statement
+ * sets (set_config(…, true) lasts until the statement's own commit).
  */
 export const CLAIM: PreparedStatement = {
   name: 'slot_claim',
   text: `
     UPDATE slot s SET status = 'booked', claim_id = $2::uuid, update_time = now()
+    FROM (SELECT set_config('carebook.claim_deadline', coalesce($3::timestamptz::text, ''), true)) AS deadline
     WHERE s.id = $1::uuid AND (s.status = 'open' OR s.claim_id = $2::uuid)
       AND ($3::timestamptz IS NULL OR clock_timestamp() < $3::timestamptz)
     RETURNING ${SLOT_COLUMNS.text}`,

@@ -1,0 +1,97 @@
+import { status } from '@grpc/grpc-js';
+import { expect } from 'vitest';
+import { AppointmentStatus } from '@carebook/proto/booking';
+import { isServiceError, readStatusDetails } from '@carebook/server';
+import { pollUntil } from '@carebook/testing';
+import type { Cluster } from './cluster';
+import { seedPatients, seedSlots } from './fixtures';
+
+// A rush of bookings through a cluster while something goes wrong, and the
+// check that everything settles afterwards: the fault tests' shared parts.
+
+/** 'booked', a refusal's reason, or the gRPC code of any other failure. */
+export type Outcome = 'booked' | string;
+
+/** How many bookings over how many slots. */
+export interface RushSize {
+  calls: number;
+  slots: number;
+}
+
+/**
+ * Books `calls` times over `slots` fresh slots through the booking replicas;
+ * calls `midway` once a tenth of the answers are in, or, with `atStart`, just
+ * before the first booking is sent (and runs the rush meanwhile).
+ */
+export async function bookUnderCrash(
+  c: Cluster,
+  size: RushSize,
+  midway: () => Promise<unknown>,
+  { atStart = false } = {},
+): Promise<{ outcomes: Outcome[]; bookedIds: string[] }> {
+  const slotIds = await seedSlots(c.catalogClient, size.slots);
+  const seeder = c.bookingClientOwnChannel(0);
+  const patientIds = await seedPatients(seeder, size.calls);
+  seeder.close();
+
+  const clients = Array.from({ length: size.calls }, (_, i) => c.bookingClientOwnChannel(i % c.bookings.length));
+  let answered = 0;
+  let crash: Promise<unknown> | undefined = atStart ? midway() : undefined;
+  const bookedIds: string[] = [];
+  const outcomes = await Promise.all(
+    clients.map((client, i) =>
+      client
+        .bookAppointment({ slotId: slotIds[i % size.slots], patientId: patientIds[i], requestId: `crash-${i}`, reason: '' })
+        .then(({ appointment }) => {
+          if (appointment?.status !== AppointmentStatus.APPOINTMENT_STATUS_BOOKED) return `status ${appointment?.status}`;
+          bookedIds.push(appointment.id);
+          return 'booked';
+        })
+        .catch((err: unknown) => {
+          if (!isServiceError(err)) return `error ${String(err)}`;
+          return err.code === status.FAILED_PRECONDITION ? (readStatusDetails(err).errorInfo?.reason ?? 'no reason') : status[err.code];
+        })
+        .finally(() => {
+          if (++answered === Math.ceil(size.calls / 10) && !atStart) crash = midway();
+        }),
+    ),
+  );
+  await crash;
+  clients.forEach((client) => client.close());
+  return { outcomes, bookedIds };
+}
+
+/** How many times each outcome occurred. */
+export const tallyOf = (outcomes: Outcome[]) => outcomes.reduce<Record<string, number>>((t, o) => ({ ...t, [o]: (t[o] ?? 0) + 1 }), {});
+
+/**
+ * Waits until the cluster's invariants hold in their settled form (no
+ * PENDING left, no release owed, every claimed slot held by a BOOKED
+ * appointment), then checks that every booking a client was told about is
+ * real and no slot is booked twice.
+ */
+export async function expectSettled(c: Cluster, label: string, size: RushSize, outcomes: Outcome[], bookedIds: string[], restartedAt: number): Promise<void> {
+  const tally = tallyOf(outcomes);
+  let last: Awaited<ReturnType<Cluster['checkInvariants']>> | undefined;
+  const report = await pollUntil(
+    'the invariants to hold after reconciliation',
+    async () => {
+      last = await c.checkInvariants(true);
+      return last.violations.length === 0 ? last : undefined;
+    },
+    60_000,
+    250,
+  ).catch((err: unknown) => {
+    // What was still wrong, and what the services logged, for a failure that only shows under load.
+    const serviceErrors = [...c.bookings, ...c.catalogs].flatMap((p) => p.errorLogs());
+    throw new Error(`${label}: ${JSON.stringify(tally)}; last check: ${JSON.stringify(last)}; service errors:\n${serviceErrors.slice(0, 5).join('\n')}`, { cause: err });
+  });
+  const reconcileMs = Math.round(performance.now() - restartedAt);
+  console.log(`${label}: ${size.calls} calls over ${size.slots} slots:`, tally, `; settled ${reconcileMs} ms after the restart:`, report);
+  const context = JSON.stringify({ tally, report });
+  expect(report.violations).toEqual([]);
+  expect(report.bookedAppointments, context).toBeGreaterThanOrEqual(bookedIds.length);
+  expect(report.bookedAppointments, context).toBe(report.claimedSlots);
+  const booked = await c.bookedAppointmentIds();
+  expect(bookedIds.filter((id) => !booked.has(id)), context).toEqual([]);
+}
