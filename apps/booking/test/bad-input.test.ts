@@ -25,7 +25,7 @@ let booked: Appointment;
 beforeAll(async () => {
   sys = await startBookingUnderTest();
   patient = await createPatient(sys.client);
-  ({ slots } = await createSchedule(sys.catalog.client, 4));
+  ({ slots } = await createSchedule(sys.catalog.client, 6));
   booked = await book(sys, patient, slots[0]);
 });
 afterAll(() => sys?.close());
@@ -48,6 +48,10 @@ describe('BookAppointment', () => {
     ['request_id', { requestId: '   ' }],
     ['request_id', { requestId: tooLong(129) }],
     ['reason', { reason: tooLong(501) }],
+    ['reason', { reason: 'check\u0000up' }],
+    ['reason', { reason: 'check\u001bup' }],
+    ['request_id', { requestId: 'req\u0000-1' }],
+    ['request_id', { requestId: 'req\n1' }],
   ])('refuses a bad %s (%j)', async (field, override) => {
     await invalid(() => sys.client.bookAppointment({ ...valid(), ...override }), field);
     expect(await storedSlot(sys.catalog, slots[1].id)).toEqual({ status: 'open', claim_id: null });
@@ -61,6 +65,22 @@ describe('BookAppointment', () => {
   it('accepts a request_id of 128 and a reason of 500 characters', async () => {
     const { appointment } = await sys.client.bookAppointment({ ...valid(), slotId: slots[3].id, requestId: tooLong(128), reason: tooLong(500) });
     expect(appointment).toMatchObject({ status: AppointmentStatus.APPOINTMENT_STATUS_BOOKED, reason: tooLong(500) });
+  });
+});
+
+describe('BookAppointment retried with the same request_id', () => {
+  it('refuses another reason as REQUEST_ID_REUSED instead of answering with the first booking', async () => {
+    const requestId = newRequestId();
+    const first = await sys.client.bookAppointment({ slotId: slots[4].id, patientId: patient.id, requestId, reason: 'check-up' });
+    const err = await expectRefused(sys, () => sys.client.bookAppointment({ slotId: slots[4].id, patientId: patient.id, requestId, reason: 'something else' }), status.FAILED_PRECONDITION, {
+      reason: 'REQUEST_ID_REUSED',
+    });
+    expect(err.errorInfo?.metadata).toEqual({ appointment_id: first.appointment!.id });
+  });
+
+  it('keeps line breaks and tabs in a reason, which documents them', async () => {
+    const { appointment } = await sys.client.bookAppointment({ slotId: slots[5].id, patientId: patient.id, requestId: newRequestId(), reason: 'knee\n\tleft' });
+    expect(appointment?.reason).toBe('knee\n\tleft');
   });
 });
 
@@ -84,6 +104,8 @@ describe('ListAppointments', () => {
     ['page_size', { pageSize: 501 }],
     ['page_token', { pageToken: 'not a token' }],
     ['page_token', { pageToken: Buffer.from('{"k":["2030-01-01T00:00:00Z",1],"f":"x"}').toString('base64url') }],
+    ['start_time_from', { startTimeFrom: new Date('-001000-01-01T00:00:00Z') }],
+    ['start_time_to', { startTimeTo: new Date('+012000-01-01T00:00:00Z') }],
   ])('refuses a bad %s (%j)', async (field, fields) => {
     await invalid(() => sys.client.listAppointments(request(fields)), field);
   });
