@@ -109,12 +109,13 @@ function wrapUnary(
     const ctx: RequestContext = { requestId, log, deadline: deadline === Infinity ? undefined : new Date(deadline), internalCaller: credential === 'internal' };
     const started = performance.now();
     const run = async () => {
+      // An outsider is refused first, whatever it sent, and learns nothing more.
+      if (internal && credential !== 'internal') throw internalCredentialError(credential);
       if (call.request instanceof RejectedRequest) {
         // Logged like any refusal, with why the bytes did not decode.
         log.warn({ err: call.request.error.cause, reason: call.request.error.reason }, 'request refused while decoding');
         throw call.request.error;
       }
-      if (internal && credential !== 'internal') throw internalCredentialError(credential);
       return handler(call.request, ctx);
     };
     run().then(
