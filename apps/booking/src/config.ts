@@ -28,6 +28,7 @@ const bookingConfigSpec = {
   BOOKING_RELEASE_INTERVAL_MS: integer('how often owed slot releases are retried', 1_000, 50, 3_600_000),
   BOOKING_RELEASE_MAX_BACKOFF_MS: integer('longest wait between two tries of one slot release', 60_000, 100, 3_600_000),
   BOOKING_TAKEN_SLOT_MEMORY_MS: integer('how long a process answers SLOT_UNAVAILABLE from memory for a slot it saw taken; 0: always ask catalog', 1_000, 0, 60_000),
+  BOOKING_METRICS_PORT: integer('port of the Prometheus metrics endpoint (GET /metrics, on BOOKING_HOST); 0: none', 9464, 0, 65535),
   LOG_LEVEL: logLevel,
 };
 

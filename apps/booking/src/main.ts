@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { createCatalogClient } from '@carebook/proto/catalog';
-import { configOrExit, createLogger, exitOnSignals, migrateDatabase } from '@carebook/server';
+import { configOrExit, createLogger, createMetricsRegistry, exitOnSignals, migrateDatabase } from '@carebook/server';
 import { loadBookingConfig } from './config';
 import { createBookingDatabase } from './db';
 import { startBookingService } from './server';
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
   });
   const service = await startBookingService(
-    { prisma, sql, catalog, log },
+    { prisma, sql, catalog, log, metrics: createMetricsRegistry('booking') },
     {
       host: config.BOOKING_HOST,
       port: config.BOOKING_PORT,
@@ -31,6 +31,7 @@ async function main(): Promise<void> {
       releaseIntervalMs: config.BOOKING_RELEASE_INTERVAL_MS,
       releaseMaxBackoffMs: config.BOOKING_RELEASE_MAX_BACKOFF_MS,
       takenSlotMemoryMs: config.BOOKING_TAKEN_SLOT_MEMORY_MS,
+      metricsAddress: config.BOOKING_METRICS_PORT === 0 ? undefined : { host: config.BOOKING_HOST, port: config.BOOKING_METRICS_PORT },
     },
   );
   exitOnSignals(async () => {

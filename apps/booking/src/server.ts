@@ -1,6 +1,19 @@
 import { BookingServiceService } from '@carebook/proto/booking';
 import type { CatalogClient } from '@carebook/proto/catalog';
-import { outageLog, pageTokens, pingDatabase, registration, runPeriodically, startGrpcServer, type Logger, type SqlPool } from '@carebook/server';
+import { Gauge, type Registry } from 'prom-client';
+import {
+  outageLog,
+  pageTokens,
+  pingDatabase,
+  registration,
+  runPeriodically,
+  startGrpcServer,
+  startMetricsServer,
+  type Logger,
+  type MetricsServer,
+  type OutageLog,
+  type SqlPool,
+} from '@carebook/server';
 import { appointmentHandlers } from './appointments/handlers';
 import { pendingReconciler, type PendingReconciler } from './appointments/reconciler';
 import { appointmentsRepo } from './appointments/repo';
@@ -27,6 +40,8 @@ export interface BookingDeps {
   /** The process's one long-lived catalog client. */
   catalog: CatalogClient;
   log: Logger;
+  /** Where the process's metrics are registered (metrics-server.ts). */
+  metrics: Registry;
 }
 
 export interface BookingServiceOptions {
@@ -49,11 +64,15 @@ export interface BookingServiceOptions {
   releaseMaxBackoffMs: number;
   /** How long this process remembers a slot it saw taken (slot-gate.ts); 0: not at all. */
   takenSlotMemoryMs: number;
+  /** Where to serve Prometheus metrics (port 0 picks one); unset: not served. */
+  metricsAddress?: { host: string; port: number };
 }
 
 /** The running booking service: its gRPC server and background loops. */
 export interface RunningBooking {
   port: number;
+  /** The port of the metrics endpoint, if served. */
+  metricsPort: number | undefined;
   reconciler: PendingReconciler;
   releases: ReleaseDispatcher;
   conflicts: ConflictsRepo;
@@ -64,12 +83,27 @@ export interface RunningBooking {
 /** Booking requests are small: the largest, a BookAppointment with a 500-character reason, is under 1 KB. */
 export const DEFAULT_BOOKING_MAX_REQUEST_BYTES = 64 * 1024;
 
+/** `carebook_dependency_up{dependency}`: 1 while the dependency answers, 0 from the first failed call of an outage to the next answer. */
+function registerDependencyUp(registry: Registry, dependency: string, reachability: OutageLog): void {
+  new Gauge({
+    name: 'carebook_dependency_up',
+    help: 'Whether the dependency answered the last call made to it (1) or the last call found it unreachable (0).',
+    labelNames: ['dependency'],
+    registers: [registry],
+    collect() {
+      this.set({ dependency }, reachability.down ? 0 : 1);
+    },
+  });
+}
+
 /** Builds the booking service on `deps` and starts its server, reconciler and release dispatcher. */
 export async function startBookingService(deps: BookingDeps, options: BookingServiceOptions): Promise<RunningBooking> {
+  const reachability = outageLog(deps.log, 'catalog');
+  registerDependencyUp(deps.metrics, 'catalog', reachability);
   const catalog = catalogGateway(deps.catalog, {
     timeoutMs: options.catalogTimeoutMs,
     internalToken: options.catalogInternalToken,
-    reachability: outageLog(deps.log, 'catalog'),
+    reachability,
   });
   // A release is leased (or kept for its first, immediate attempt) for longer than one catalog call.
   const releaseLeaseMs = 2 * options.catalogTimeoutMs;
@@ -108,6 +142,8 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
     options.host,
     options.port,
   );
+  const metrics: MetricsServer | undefined =
+    options.metricsAddress && (await startMetricsServer(deps.metrics, options.metricsAddress.host, options.metricsAddress.port, deps.log));
   const loops = [
     runPeriodically('reconcile pending appointments', options.reconcileIntervalMs, () => reconciler.reconcileOnce(), deps.log),
     runPeriodically('deliver slot releases', options.releaseIntervalMs, () => releases.dispatchDue(), deps.log),
@@ -115,12 +151,14 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
 
   return {
     port: server.port,
+    metricsPort: metrics?.port,
     reconciler,
     releases,
     conflicts,
     async shutdown() {
       await Promise.all(loops.map((loop) => loop.stop()));
       await server.shutdown();
+      await metrics?.close();
     },
   };
 }

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { createBookingClient, type BookingClient } from '@carebook/proto/booking';
 import { createCatalogClient, type CatalogClient } from '@carebook/proto/catalog';
-import { createLogger } from '@carebook/server';
+import { createLogger, createMetricsRegistry } from '@carebook/server';
 import { createTestDatabase, TEST_INTERNAL_TOKEN, TEST_PAGE_TOKEN_KEYS } from '@carebook/testing';
 import { startCatalogUnderTest, type CatalogUnderTest } from '../../catalog/test/harness';
 import { createBookingDatabase, type BookingPrisma } from '../src/db';
@@ -45,7 +45,10 @@ export async function startBookingUnderTest(
   const { prisma, sql: bookingSql } = createBookingDatabase(db.url, 20);
   const log = createLogger('booking', process.env.TEST_LOG_LEVEL ?? 'silent');
   const catalogClientOfBooking = createCatalogClient(options.catalogAddress ?? catalog.address);
-  const service = await startBookingService({ prisma, sql: bookingSql, catalog: catalogClientOfBooking, log }, { ...TEST_BOOKING_OPTIONS, port: 0, ...options });
+  const service = await startBookingService(
+    { prisma, sql: bookingSql, catalog: catalogClientOfBooking, log, metrics: createMetricsRegistry('booking') },
+    { ...TEST_BOOKING_OPTIONS, port: 0, metricsAddress: { host: '127.0.0.1', port: 0 }, ...options },
+  );
   const client = createBookingClient(`127.0.0.1:${service.port}`);
   const sql = new pg.Pool({ connectionString: db.url, max: 4 });
   return {

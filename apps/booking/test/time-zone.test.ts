@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppointmentStatus, createBookingClient, type BookingClient, type Patient } from '@carebook/proto/booking';
 import { createCatalogClient, type CatalogClient, type Slot } from '@carebook/proto/catalog';
-import { createLogger, type CarebookGrpcServer } from '@carebook/server';
+import { createLogger, createMetricsRegistry, type CarebookGrpcServer } from '@carebook/server';
 import { createTestDatabase } from '@carebook/testing';
 import { createCatalogDatabase } from '../../catalog/src/db';
 import { startCatalogServer } from '../../catalog/src/server';
@@ -46,7 +46,7 @@ describe.each(['America/Los_Angeles', 'Pacific/Auckland'])('with databases in %s
     const catalogServer: CarebookGrpcServer = await startCatalogServer({ prisma: catalogPrisma, sql: catalogSql, log }, { ...TEST_CATALOG_OPTIONS, shutdownGraceMs: 1000 });
     const catalogOfBooking = createCatalogClient(`127.0.0.1:${catalogServer.port}`);
     const { prisma: bookingPrisma, sql: bookingSql } = createBookingDatabase(bookingDb.url, 5);
-    service = await startBookingService({ prisma: bookingPrisma, sql: bookingSql, catalog: catalogOfBooking, log }, { ...TEST_BOOKING_OPTIONS, port: 0 });
+    service = await startBookingService({ prisma: bookingPrisma, sql: bookingSql, catalog: catalogOfBooking, log, metrics: createMetricsRegistry('booking') }, { ...TEST_BOOKING_OPTIONS, port: 0 });
     booking = createBookingClient(`127.0.0.1:${service.port}`);
     catalog = createCatalogClient(`127.0.0.1:${catalogServer.port}`);
     sql = new pg.Pool({ connectionString: bookingDb.url, max: 2 });

@@ -6,6 +6,7 @@ export * from './grpc-errors';
 export * from './grpc-server';
 export * from './internal-credential';
 export * from './logger';
+export * from './metrics-server';
 export * from './migrate';
 export * from './outage-log';
 export * from './page-token';

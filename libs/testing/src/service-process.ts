@@ -56,7 +56,8 @@ export async function startServiceProcess(
 ): Promise<ServiceProcess> {
   const child: ChildProcess = spawn(process.execPath, commandLine(app, build), {
     cwd: root,
-    env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', ...TEST_SECRETS_ENV, ...env },
+    // No metrics endpoint unless asked: replicas on one host would share its port.
+    env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', BOOKING_METRICS_PORT: '0', ...TEST_SECRETS_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

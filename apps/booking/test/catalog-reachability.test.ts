@@ -1,0 +1,78 @@
+import { status } from '@grpc/grpc-js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createLogger, type CarebookGrpcServer } from '@carebook/server';
+import { createHealthClient, createTestDatabase, freePort, pollUntil } from '@carebook/testing';
+import { createCatalogDatabase } from '../../catalog/src/db';
+import { startCatalogServer } from '../../catalog/src/server';
+import { internalCatalogClient, TEST_CATALOG_OPTIONS } from '../../catalog/test/harness';
+import { createPatient, createSchedule, expectRefused, newRequestId } from './booking-fixtures';
+import { startBookingUnderTest, type BookingUnderTest } from './harness';
+
+// booking while catalog is away: bookings are UNAVAILABLE (a retry is safe),
+// reads are still served and health stays SERVING, and catalog's
+// reachability shows in the metric carebook_dependency_up until catalog is back.
+
+let sys: BookingUnderTest;
+let catalogPort: number;
+
+beforeAll(async () => {
+  catalogPort = await freePort();
+  // Nothing listens there yet.
+  sys = await startBookingUnderTest({ catalogAddress: `127.0.0.1:${catalogPort}`, catalogTimeoutMs: 500 });
+});
+afterAll(() => sys?.close());
+
+/** The value of carebook_dependency_up for catalog, scraped over HTTP from booking's /metrics. */
+async function catalogUp(): Promise<number | undefined> {
+  const text = await (await fetch(`http://127.0.0.1:${sys.service.metricsPort}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('carebook_dependency_up{') && l.includes('dependency="catalog"'));
+  return line === undefined ? undefined : Number(line.split(' ').at(-1));
+}
+
+it('answers UNAVAILABLE while catalog is unreachable, stays SERVING for reads, and reports catalog down until it answers again', async () => {
+  const patient = await createPatient(sys.client);
+  expect(await catalogUp()).toBe(1);
+
+  await expectRefused(
+    sys,
+    () => sys.client.bookAppointment({ slotId: '7c9e6679-7425-40de-944b-e07fc1f99a11', patientId: patient.id, requestId: newRequestId(), reason: '' }),
+    status.UNAVAILABLE,
+    { reason: 'CATALOG_UNAVAILABLE' },
+  );
+  expect(await catalogUp()).toBe(0);
+  const health = createHealthClient(`127.0.0.1:${sys.service.port}`);
+  try {
+    expect(await health.check('')).toBe('SERVING');
+  } finally {
+    health.close();
+  }
+  expect((await sys.client.getPatient({ id: patient.id })).patient?.id).toBe(patient.id);
+
+  // catalog comes up on the address booking was given.
+  const db = await createTestDatabase('catalog');
+  const { prisma, sql } = createCatalogDatabase(db.url, 5);
+  let catalog: CarebookGrpcServer | undefined;
+  try {
+    catalog = await startCatalogServer({ prisma, sql, log: createLogger('catalog', 'silent') }, { ...TEST_CATALOG_OPTIONS, port: catalogPort });
+    // Its own subchannel: booking's to the same address may still be backing off.
+    const seeder = internalCatalogClient(`127.0.0.1:${catalogPort}`, { 'grpc.use_local_subchannel_pool': 1 });
+    const { slots } = await createSchedule(seeder, 1);
+    seeder.close();
+    const booked = await pollUntil(
+      'a booking once catalog is back',
+      async () =>
+        sys.client.bookAppointment({ slotId: slots[0].id, patientId: patient.id, requestId: 'after-outage', reason: '' }).then(
+          (r) => r.appointment,
+          () => undefined,
+        ),
+      20_000,
+      200,
+    );
+    expect(booked?.slotId).toBe(slots[0].id);
+    expect(await catalogUp()).toBe(1);
+  } finally {
+    await catalog?.shutdown();
+    await prisma.$disconnect();
+    await db.drop();
+  }
+});
