@@ -13,10 +13,10 @@ export interface CatalogSlot {
   claimId: string | undefined;
 }
 
-/** Who a catalog call is made for: its deadline bounds the call, its request id is passed on. */
+/** Who a catalog call is made for: its deadline bounds the call, its correlation id is passed on. */
 export interface CallerContext {
   deadline?: Date;
-  requestId?: string;
+  correlationId?: string;
 }
 
 /** What a claim came to: the slot is ours; another claim holds it; no such slot; or its deadline had passed. */
@@ -64,7 +64,7 @@ export function catalogGateway(client: CatalogClient, { timeoutMs, internalToken
   function settings(caller: CallerContext): { deadline: Date; metadata: Metadata } {
     const metadata = new Metadata();
     metadata.set('authorization', authorization);
-    if (caller.requestId) metadata.set('x-request-id', caller.requestId);
+    if (caller.correlationId) metadata.set('x-request-id', caller.correlationId);
     const own = Date.now() + timeoutMs;
     if (!caller.deadline) return { deadline: new Date(own), metadata };
     const callerBound = +caller.deadline - RESPONSE_MARGIN_MS;

@@ -15,7 +15,7 @@ import {
 import { CATALOG_SERVICE_NAME } from '../src/server';
 import { countRows, startCatalogUnderTest, type CatalogUnderTest } from './harness';
 
-// The catalog server as a whole: health, request ids, reflection and
+// The catalog server as a whole: health, correlation ids, reflection and
 // shutdown, over real gRPC and a real database.
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -92,7 +92,7 @@ describe('health', () => {
   });
 });
 
-describe('request ids', () => {
+describe('correlation ids (x-request-id)', () => {
   it('echoes the x-request-id the client sent', async () => {
     const metadata = new grpc.Metadata();
     metadata.set('x-request-id', 'catalog-test-7');
@@ -101,7 +101,7 @@ describe('request ids', () => {
     expect((await response).clinic?.displayName).toBe('Request Id Clinic');
   });
 
-  it('generates a UUID request id when the client sent none', async () => {
+  it('generates a UUID correlation id when the client sent none', async () => {
     const first = createClinicWithHeaders(catalog.client.raw, new grpc.Metadata());
     const second = createClinicWithHeaders(catalog.client.raw, new grpc.Metadata());
     const ids = [(await first.headers).get('x-request-id')[0], (await second.headers).get('x-request-id')[0]];

@@ -24,7 +24,7 @@ type CreateClinic = (request: CreateClinicRequest, ctx: RequestContext) => Promi
 interface LogRecord {
   level: number;
   msg: string;
-  requestId?: string;
+  correlationId?: string;
   method?: string;
   err?: { message: string; stack: string };
   [key: string]: unknown;
@@ -70,7 +70,7 @@ async function start(options: { ready?: boolean | (() => Promise<void>); shutdow
     },
   });
   let ready = options.ready ?? true;
-  let createClinic: CreateClinic = async (_req, ctx) => clinicOf(ctx.requestId);
+  let createClinic: CreateClinic = async (_req, ctx) => clinicOf(ctx.correlationId);
   const handlers = { createClinic: (req: CreateClinicRequest, ctx: RequestContext) => createClinic(req, ctx) };
   const server = await startGrpcServer(
     {
@@ -205,7 +205,7 @@ describe('health', () => {
   });
 });
 
-describe('request ids', () => {
+describe('correlation ids', () => {
   it('echoes the x-request-id the client sent and hands it to the handler', async () => {
     const s = await start();
     const metadata = new grpc.Metadata();
@@ -228,7 +228,7 @@ describe('request ids', () => {
     expect((await tooLong.headers).get('x-request-id')[0]).toMatch(UUID);
   });
 
-  it('sends the request id with errors too, and logs it with the full error', async () => {
+  it('sends the correlation id with errors too, and logs it with the full error', async () => {
     const s = await start();
     s.setCreateClinic(async () => {
       throw new Error('connection to 10.1.2.3 refused', { cause: new Error('ECONNREFUSED') });
@@ -241,7 +241,7 @@ describe('request ids', () => {
     expect(err.errorInfo?.domain).toBe(DOMAIN);
     expect((await headers).get('x-request-id')).toEqual(['req-failing']);
     const logged = s.logs.find((l) => l.msg === 'call failed');
-    expect(logged).toMatchObject({ level: 50, requestId: 'req-failing', method: '/carebook.catalog.v1.CatalogService/CreateClinic' });
+    expect(logged).toMatchObject({ level: 50, correlationId: 'req-failing', method: '/carebook.catalog.v1.CatalogService/CreateClinic' });
     // pino logs the whole error, causes included.
     expect(logged?.err?.message).toBe('connection to 10.1.2.3 refused: ECONNREFUSED');
     expect(logged?.err?.stack).toContain('grpc-server.test.ts');
@@ -270,7 +270,7 @@ describe('errors over the wire', () => {
 
   it('passes the caller deadline to the handler', async () => {
     const s = await start();
-    s.setCreateClinic(async (_req, ctx) => clinicOf(ctx.requestId, ctx.deadline?.toISOString() ?? 'none'));
+    s.setCreateClinic(async (_req, ctx) => clinicOf(ctx.correlationId, ctx.deadline?.toISOString() ?? 'none'));
     const deadline = new Date(Date.now() + 30_000);
     const withDeadline = await createClinic(s.client, new grpc.Metadata(), { deadline }).response;
     expect(Math.abs(Date.parse(withDeadline.clinic!.displayName) - deadline.getTime())).toBeLessThan(1_000);
@@ -286,7 +286,7 @@ describe('graceful shutdown', () => {
     s.setCreateClinic(async (_req, ctx) => {
       entered.resolve();
       await release.promise;
-      return clinicOf(ctx.requestId, 'finished');
+      return clinicOf(ctx.correlationId, 'finished');
     });
     const inFlight = createClinic(s.client).response;
     await entered.promise;

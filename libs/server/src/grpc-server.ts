@@ -14,7 +14,8 @@ import { checkedDeserializer, RejectedRequest } from './request-decoding';
 
 /** What every handler gets besides its request. */
 export interface RequestContext {
-  requestId: string;
+  /** The call's correlation id: the caller's x-request-id, or a new UUID; it ties the logs of every service a call passes through. */
+  correlationId: string;
   log: Logger;
   /** The caller's deadline, if it set one; outgoing calls must finish before it. */
   deadline: Date | undefined;
@@ -65,12 +66,15 @@ export interface CarebookGrpcServer {
   shutdown(): Promise<void>;
 }
 
-const REQUEST_ID_HEADER = 'x-request-id';
-const MAX_REQUEST_ID_LENGTH = 128;
+// The correlation id travels in x-request-id, the header proxies and tracing
+// tools already pass on; it is not BookAppointment's request_id, which is an
+// idempotency key.
+const CORRELATION_ID_HEADER = 'x-request-id';
+const MAX_CORRELATION_ID_LENGTH = 128;
 
 /**
  * Pairs a service definition with handlers of matching types; the server
- * wraps each one with request ids, logs and error mapping. `internalMethods`
+ * wraps each one with correlation ids, logs and error mapping. `internalMethods`
  * need the internal credential.
  */
 export function registration<S extends grpc.ServiceDefinition>(
@@ -96,17 +100,17 @@ function wrapUnary(
   { options, credentialOf, database }: CallEnvironment,
 ): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
-    const incoming = call.metadata.get(REQUEST_ID_HEADER)[0];
-    const requestId =
-      typeof incoming === 'string' && incoming.length > 0 && incoming.length <= MAX_REQUEST_ID_LENGTH ? incoming : randomUUID();
+    const incoming = call.metadata.get(CORRELATION_ID_HEADER)[0];
+    const correlationId =
+      typeof incoming === 'string' && incoming.length > 0 && incoming.length <= MAX_CORRELATION_ID_LENGTH ? incoming : randomUUID();
     const header = new grpc.Metadata();
-    header.set(REQUEST_ID_HEADER, requestId);
+    header.set(CORRELATION_ID_HEADER, correlationId);
     call.sendMetadata(header);
 
-    const log = options.log.child({ requestId, method });
+    const log = options.log.child({ correlationId, method });
     const deadline = call.getDeadline();
     const credential = credentialOf(call.metadata);
-    const ctx: RequestContext = { requestId, log, deadline: deadline === Infinity ? undefined : new Date(deadline), internalCaller: credential === 'internal' };
+    const ctx: RequestContext = { correlationId, log, deadline: deadline === Infinity ? undefined : new Date(deadline), internalCaller: credential === 'internal' };
     const started = performance.now();
     const run = async () => {
       // An outsider is refused first, whatever it sent, and learns nothing more.
