@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { createCatalogClient } from '@carebook/proto/catalog';
-import { configOrExit, createLogger, createMetricsRegistry, exitOnSignals, migrateDatabase } from '@carebook/server';
+import { configOrExit, createLogger, createMetricsRegistry, exitOnSignals, grpcClientMetrics, migrateDatabase } from '@carebook/server';
 import { loadBookingConfig } from './config';
 import { createBookingDatabase } from './db';
 import { startBookingService } from './server';
@@ -12,11 +12,13 @@ async function main(): Promise<void> {
   const log = createLogger('booking', config.LOG_LEVEL);
   await migrateDatabase(config.BOOKING_DATABASE_URL, migrationsDir, log);
   const { prisma, sql } = createBookingDatabase(config.BOOKING_DATABASE_URL, config.BOOKING_DB_POOL_SIZE);
+  const metrics = createMetricsRegistry('booking');
   const catalog = createCatalogClient(config.CATALOG_ADDRESS, {
     'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+    interceptors: [grpcClientMetrics(metrics)],
   });
   const service = await startBookingService(
-    { prisma, sql, catalog, log, metrics: createMetricsRegistry('booking') },
+    { prisma, sql, catalog, log, metrics },
     {
       host: config.BOOKING_HOST,
       port: config.BOOKING_PORT,

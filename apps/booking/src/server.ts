@@ -1,17 +1,18 @@
 import { BookingServiceService } from '@carebook/proto/booking';
 import type { CatalogClient } from '@carebook/proto/catalog';
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import {
   outageLog,
   pageTokens,
   pingDatabase,
+  registerDependencyUp,
+  registerPoolMetrics,
   registration,
   runPeriodically,
   startGrpcServer,
   startMetricsServer,
   type Logger,
   type MetricsServer,
-  type OutageLog,
   type SqlPool,
 } from '@carebook/server';
 import { appointmentHandlers } from './appointments/handlers';
@@ -28,6 +29,7 @@ import { patientHandlers } from './patients/handlers';
 import { patientsRepo } from './patients/repo';
 import { patientsService } from './patients/service';
 import { releaseDispatcher, type ReleaseDispatcher } from './releases/dispatcher';
+import { registerBookingMetrics } from './metrics';
 import { releasesRepo } from './releases/repo';
 
 export const BOOKING_SERVICE_NAME = 'carebook.booking.v1.BookingService';
@@ -83,23 +85,9 @@ export interface RunningBooking {
 /** Booking requests are small: the largest, a BookAppointment with a 500-character reason, is under 1 KB. */
 export const DEFAULT_BOOKING_MAX_REQUEST_BYTES = 64 * 1024;
 
-/** `carebook_dependency_up{dependency}`: 1 while the dependency answers, 0 from the first failed call of an outage to the next answer. */
-function registerDependencyUp(registry: Registry, dependency: string, reachability: OutageLog): void {
-  new Gauge({
-    name: 'carebook_dependency_up',
-    help: 'Whether the dependency answered the last call made to it (1) or the last call found it unreachable (0).',
-    labelNames: ['dependency'],
-    registers: [registry],
-    collect() {
-      this.set({ dependency }, reachability.down ? 0 : 1);
-    },
-  });
-}
-
 /** Builds the booking service on `deps` and starts its server, reconciler and release dispatcher. */
 export async function startBookingService(deps: BookingDeps, options: BookingServiceOptions): Promise<RunningBooking> {
   const reachability = outageLog(deps.log, 'catalog');
-  registerDependencyUp(deps.metrics, 'catalog', reachability);
   const catalog = catalogGateway(deps.catalog, {
     timeoutMs: options.catalogTimeoutMs,
     internalToken: options.catalogInternalToken,
@@ -108,7 +96,8 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
   // A release is leased (or kept for its first, immediate attempt) for longer than one catalog call.
   const releaseLeaseMs = 2 * options.catalogTimeoutMs;
   const appointmentRows = appointmentsRepo(deps.prisma, deps.sql, { releaseLeaseMs });
-  const releases = releaseDispatcher(releasesRepo(deps.prisma), catalog, deps.log, {
+  const releaseRows = releasesRepo(deps.prisma);
+  const releases = releaseDispatcher(releaseRows, catalog, deps.log, {
     maxBackoffMs: options.releaseMaxBackoffMs,
     leaseMs: releaseLeaseMs,
   });
@@ -138,10 +127,14 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
       checkReady: () => pingDatabase(deps.prisma),
       shutdownGraceMs: options.shutdownGraceMs,
       maxRequestBytes: options.maxRequestBytes ?? DEFAULT_BOOKING_MAX_REQUEST_BYTES,
+      metrics: deps.metrics,
     },
     options.host,
     options.port,
   );
+  registerDependencyUp(deps.metrics, { database: server.database, catalog: reachability });
+  registerPoolMetrics(deps.metrics, deps.sql);
+  registerBookingMetrics(deps.metrics, { appointments: appointmentRows, releases: releaseRows, conflicts });
   const metrics: MetricsServer | undefined =
     options.metricsAddress && (await startMetricsServer(deps.metrics, options.metricsAddress.host, options.metricsAddress.port, deps.log));
   const loops = [

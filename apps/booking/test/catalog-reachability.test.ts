@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createLogger, type CarebookGrpcServer } from '@carebook/server';
@@ -53,7 +54,7 @@ it('answers UNAVAILABLE while catalog is unreachable, stays SERVING for reads, a
   const { prisma, sql } = createCatalogDatabase(db.url, 5);
   let catalog: CarebookGrpcServer | undefined;
   try {
-    catalog = await startCatalogServer({ prisma, sql, log: createLogger('catalog', 'silent') }, { ...TEST_CATALOG_OPTIONS, port: catalogPort });
+    catalog = await startCatalogServer({ prisma, sql, log: createLogger('catalog', 'silent'), metrics: new Registry() }, { ...TEST_CATALOG_OPTIONS, port: catalogPort });
     // Its own subchannel: booking's to the same address may still be backing off.
     const seeder = internalCatalogClient(`127.0.0.1:${catalogPort}`, { 'grpc.use_local_subchannel_pool': 1 });
     const { slots } = await createSchedule(seeder, 1);

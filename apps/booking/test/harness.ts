@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { createBookingClient, type BookingClient } from '@carebook/proto/booking';
 import { createCatalogClient, type CatalogClient } from '@carebook/proto/catalog';
-import { createLogger, createMetricsRegistry } from '@carebook/server';
+import { createLogger, createMetricsRegistry, grpcClientMetrics } from '@carebook/server';
 import { createTestDatabase, TEST_INTERNAL_TOKEN, TEST_PAGE_TOKEN_KEYS } from '@carebook/testing';
 import { startCatalogUnderTest, type CatalogUnderTest } from '../../catalog/test/harness';
 import { createBookingDatabase, type BookingPrisma } from '../src/db';
@@ -44,9 +44,10 @@ export async function startBookingUnderTest(
   const db = await createTestDatabase('booking');
   const { prisma, sql: bookingSql } = createBookingDatabase(db.url, 20);
   const log = createLogger('booking', process.env.TEST_LOG_LEVEL ?? 'silent');
-  const catalogClientOfBooking = createCatalogClient(options.catalogAddress ?? catalog.address);
+  const metrics = createMetricsRegistry('booking');
+  const catalogClientOfBooking = createCatalogClient(options.catalogAddress ?? catalog.address, { interceptors: [grpcClientMetrics(metrics)] });
   const service = await startBookingService(
-    { prisma, sql: bookingSql, catalog: catalogClientOfBooking, log, metrics: createMetricsRegistry('booking') },
+    { prisma, sql: bookingSql, catalog: catalogClientOfBooking, log, metrics },
     { ...TEST_BOOKING_OPTIONS, port: 0, metricsAddress: { host: '127.0.0.1', port: 0 }, ...options },
   );
   const client = createBookingClient(`127.0.0.1:${service.port}`);

@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,7 +36,7 @@ async function startRestartableCatalog(): Promise<RestartableCatalog> {
     databaseUrl: db.url,
     newClient: (options = {}) => internalCatalogClient(address, { 'grpc.use_local_subchannel_pool': 1, ...options }),
     async start() {
-      server = await startCatalogServer({ prisma, sql: serviceSql, log }, { ...TEST_CATALOG_OPTIONS, port });
+      server = await startCatalogServer({ prisma, sql: serviceSql, log, metrics: new Registry() }, { ...TEST_CATALOG_OPTIONS, port });
     },
     async stop() {
       await server?.shutdown();

@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppointmentStatus, createBookingClient, type BookingClient, type Patient } from '@carebook/proto/booking';
@@ -43,7 +44,7 @@ describe.each(['America/Los_Angeles', 'Pacific/Auckland'])('with databases in %s
     const catalogDb = await databaseIn('catalog', timeZone);
     const bookingDb = await databaseIn('booking', timeZone);
     const { prisma: catalogPrisma, sql: catalogSql } = createCatalogDatabase(catalogDb.url, 5);
-    const catalogServer: CarebookGrpcServer = await startCatalogServer({ prisma: catalogPrisma, sql: catalogSql, log }, { ...TEST_CATALOG_OPTIONS, shutdownGraceMs: 1000 });
+    const catalogServer: CarebookGrpcServer = await startCatalogServer({ prisma: catalogPrisma, sql: catalogSql, log, metrics: new Registry() }, { ...TEST_CATALOG_OPTIONS, shutdownGraceMs: 1000 });
     const catalogOfBooking = createCatalogClient(`127.0.0.1:${catalogServer.port}`);
     const { prisma: bookingPrisma, sql: bookingSql } = createBookingDatabase(bookingDb.url, 5);
     service = await startBookingService({ prisma: bookingPrisma, sql: bookingSql, catalog: catalogOfBooking, log, metrics: createMetricsRegistry('booking') }, { ...TEST_BOOKING_OPTIONS, port: 0 });

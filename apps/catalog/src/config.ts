@@ -21,6 +21,7 @@ const catalogConfigSpec = {
   CATALOG_INTERNAL_TOKEN: secret('bearer token of internal callers (booking), who alone may claim and release slots; `npm start` generates one', MIN_INTERNAL_TOKEN_LENGTH),
   CAREBOOK_PAGE_TOKEN_KEY: secretList('HMAC keys of page tokens, comma-separated: the first signs, all verify; `npm start` generates one', MIN_PAGE_TOKEN_KEY_LENGTH),
   CATALOG_MAX_REQUEST_BYTES: integer('largest request accepted, in bytes', 256 * 1024, 1024, 4 * 1024 * 1024),
+  CATALOG_METRICS_PORT: integer('port of the Prometheus metrics endpoint (GET /metrics, on CATALOG_HOST); 0: none', 9465, 0, 65535),
   LOG_LEVEL: logLevel,
 };
 

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { configOrExit, createLogger, exitOnSignals, migrateDatabase } from '@carebook/server';
+import { configOrExit, createLogger, createMetricsRegistry, exitOnSignals, migrateDatabase } from '@carebook/server';
 import { loadCatalogConfig } from './config';
 import { createCatalogDatabase } from './db';
 import { startCatalogServer } from './server';
@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   await migrateDatabase(config.CATALOG_DATABASE_URL, migrationsDir, log);
   const { prisma, sql } = createCatalogDatabase(config.CATALOG_DATABASE_URL, config.CATALOG_DB_POOL_SIZE);
   const server = await startCatalogServer(
-    { prisma, sql, log },
+    { prisma, sql, log, metrics: createMetricsRegistry('catalog') },
     {
       host: config.CATALOG_HOST,
       port: config.CATALOG_PORT,
@@ -20,6 +20,7 @@ async function main(): Promise<void> {
       internalToken: config.CATALOG_INTERNAL_TOKEN,
       pageTokenKeys: config.CAREBOOK_PAGE_TOKEN_KEY,
       maxRequestBytes: config.CATALOG_MAX_REQUEST_BYTES,
+      metricsAddress: config.CATALOG_METRICS_PORT === 0 ? undefined : { host: config.CATALOG_HOST, port: config.CATALOG_METRICS_PORT },
       slotHorizonDays: config.CATALOG_SLOT_HORIZON_DAYS,
       materialiseIntervalMs: config.CATALOG_MATERIALISE_INTERVAL_MS,
     },

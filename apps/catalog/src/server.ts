@@ -1,10 +1,15 @@
 import { CatalogServiceService } from '@carebook/proto/catalog';
+import type { Registry } from 'prom-client';
 import {
+  databaseGauge,
   pageTokens,
   pingDatabase,
+  registerDependencyUp,
+  registerPoolMetrics,
   registration,
   runPeriodically,
   startGrpcServer,
+  startMetricsServer,
   type CarebookGrpcServer,
   type Logger,
   type SqlPool,
@@ -32,6 +37,8 @@ export interface CatalogDeps {
   /** The pool under `prisma`, for the prepared statements of claims and searches. */
   sql: SqlPool;
   log: Logger;
+  /** Where the process's metrics are registered (metrics-server.ts). */
+  metrics: Registry;
   /** The clock of schedules and their materialisation; tests pass a fixed one. */
   now?: () => Date;
 }
@@ -50,11 +57,15 @@ export interface CatalogServerOptions {
   slotHorizonDays?: number;
   /** How often the background loop extends schedules to the horizon (CATALOG_MATERIALISE_INTERVAL_MS); default an hour. */
   materialiseIntervalMs?: number;
+  /** Where to serve Prometheus metrics (port 0 picks one); unset: not served. */
+  metricsAddress?: { host: string; port: number };
 }
 
-/** The running catalog: its gRPC server and the loop that materialises schedule slots. */
+/** The running catalog: its gRPC server, the loop that materialises schedule slots, and its metrics endpoint. */
 export interface RunningCatalog extends CarebookGrpcServer {
   materialiser: SlotMaterialiser;
+  /** The port of the metrics endpoint, if served. */
+  metricsPort: number | undefined;
 }
 
 export const DEFAULT_SLOT_HORIZON_DAYS = 60;
@@ -86,10 +97,20 @@ export async function startCatalogServer(deps: CatalogDeps, options: CatalogServ
       shutdownGraceMs: options.shutdownGraceMs,
       maxRequestBytes: options.maxRequestBytes ?? DEFAULT_CATALOG_MAX_REQUEST_BYTES,
       internalToken: options.internalToken,
+      metrics: deps.metrics,
     },
     options.host,
     options.port,
   );
+  registerDependencyUp(deps.metrics, { database: server.database });
+  registerPoolMetrics(deps.metrics, deps.sql);
+  databaseGauge(
+    deps.metrics,
+    'carebook_catalog_materialisation_lag_days',
+    "Local days by which the furthest-behind schedule's slots stop short of the horizon (0: every schedule is up to date).",
+    () => materialiser.lagDays(),
+  );
+  const metrics = options.metricsAddress && (await startMetricsServer(deps.metrics, options.metricsAddress.host, options.metricsAddress.port, deps.log));
   // Schedule changes materialise their own slots; this loop extends every
   // schedule as the horizon moves on (one local day at a time), at start-up
   // and then every interval, on every replica (each schedule is locked).
@@ -101,10 +122,13 @@ export async function startCatalogServer(deps: CatalogDeps, options: CatalogServ
   );
   return {
     port: server.port,
+    database: server.database,
     materialiser,
+    metricsPort: metrics?.port,
     async shutdown() {
       await loop.stop();
       await server.shutdown();
+      await metrics?.close();
     },
   };
 }

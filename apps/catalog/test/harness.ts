@@ -10,7 +10,7 @@ import {
   type CatalogClient,
   type Slot,
 } from '@carebook/proto/catalog';
-import { createLogger } from '@carebook/server';
+import { createLogger, createMetricsRegistry } from '@carebook/server';
 import { createTestDatabase, expectGrpcError, TEST_INTERNAL_TOKEN, TEST_PAGE_TOKEN_KEYS, type ExpectedGrpcError } from '@carebook/testing';
 import { createCatalogDatabase, type CatalogPrisma } from '../src/db';
 import type { SlotMaterialiser } from '../src/schedules/materialiser';
@@ -19,6 +19,8 @@ import { startCatalogServer, type CatalogServerOptions } from '../src/server';
 /** A catalog server on its own database and a random port, with a client and a SQL pool for assertions. */
 export interface CatalogUnderTest {
   address: string;
+  /** The port of its Prometheus endpoint, where served. */
+  metricsPort?: number;
   /** A client with the internal credential, as booking calls catalog. */
   client: CatalogClient;
   /** A client without it: any other caller. */
@@ -57,13 +59,17 @@ export async function startCatalogUnderTest(
   const { prisma, sql: serviceSql } = createCatalogDatabase(db.url, 20);
   const log = createLogger('catalog', process.env.TEST_LOG_LEVEL ?? 'silent');
   const { now, ...serverOptions } = options;
-  const server = await startCatalogServer({ prisma, sql: serviceSql, log, now }, { ...TEST_CATALOG_OPTIONS, ...serverOptions });
+  const server = await startCatalogServer(
+    { prisma, sql: serviceSql, log, now, metrics: createMetricsRegistry('catalog') },
+    { ...TEST_CATALOG_OPTIONS, metricsAddress: { host: '127.0.0.1', port: 0 }, ...serverOptions },
+  );
   const address = `127.0.0.1:${server.port}`;
   const client = internalCatalogClient(address);
   const publicClient = createCatalogClient(address);
   const sql = new pg.Pool({ connectionString: db.url, max: 4 });
   return {
     address,
+    metricsPort: server.metricsPort!,
     client,
     publicClient,
     prisma,

@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 // The slot materialiser on its own: idempotent, extends the horizon as the
 // clock moves, safe with several replicas at once, and never over another
 // slot of the doctor. The clock is injected; nothing depends on real time.
@@ -147,7 +148,7 @@ describe('several replicas at once', () => {
     const databases = [createCatalogDatabase(catalog.databaseUrl, 4), createCatalogDatabase(catalog.databaseUrl, 4)];
     const servers = await Promise.all(
       databases.map((database) =>
-        startCatalogServer({ ...database, log, now: () => clock }, { ...TEST_CATALOG_OPTIONS, shutdownGraceMs: 1000, slotHorizonDays: HORIZON_DAYS }),
+        startCatalogServer({ ...database, log, now: () => clock, metrics: new Registry() }, { ...TEST_CATALOG_OPTIONS, shutdownGraceMs: 1000, slotHorizonDays: HORIZON_DAYS }),
       ),
     );
     try {
@@ -171,7 +172,7 @@ describe('the background loop', () => {
     await catalog.sql.query('DELETE FROM slot WHERE schedule_id = $1', [schedule.id]);
     await catalog.sql.query('UPDATE schedule SET materialised_through = NULL WHERE id = $1', [schedule.id]);
     const { prisma, sql } = createCatalogDatabase(catalog.databaseUrl, 4);
-    const server = await startCatalogServer({ prisma, sql, log, now: () => clock }, { ...TEST_CATALOG_OPTIONS, shutdownGraceMs: 1000, slotHorizonDays: HORIZON_DAYS });
+    const server = await startCatalogServer({ prisma, sql, log, now: () => clock, metrics: new Registry() }, { ...TEST_CATALOG_OPTIONS, shutdownGraceMs: 1000, slotHorizonDays: HORIZON_DAYS });
     try {
       const count = await pollUntil('the start-up pass', async () => {
         const n = (await slotsOfSchedule(catalog.sql, schedule.id)).length;

@@ -41,7 +41,7 @@ afterEach(async () => {
 function spawnCatalog(env: Record<string, string>, secrets = true): CatalogProcess {
   const child = spawn(tsx, ['apps/catalog/src/main.ts'], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...(secrets ? TEST_SECRETS_ENV : {}), ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CATALOG_METRICS_PORT: '0', ...(secrets ? TEST_SECRETS_ENV : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -4,7 +4,9 @@ import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { descriptorRegistry, HEALTH_SERVICE_NAME, reflectionPackageDefinition } from '@carebook/proto/descriptors';
 import type { FileRegistry } from '@bufbuild/protobuf';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { toServiceError } from './grpc-errors';
+import { grpcServerMetrics } from './grpc-metrics';
 import { addReflection } from './reflection';
 import { DomainError } from './errors';
 import { internalCredential, internalCredentialError, type CallerCredential } from './internal-credential';
@@ -54,6 +56,8 @@ export interface GrpcServerOptions {
   maxRequestBytes: number;
   /** The bearer token of internal callers; without one, internal methods refuse every call. */
   internalToken?: string;
+  /** Where the grpc_server_* metrics are counted; unset: not counted. */
+  metrics?: Registry;
 }
 
 /** The largest reply a server sends, in bytes (grpc-js's own default, set explicitly). */
@@ -62,6 +66,8 @@ export const MAX_REPLY_BYTES = 4 * 1024 * 1024;
 /** A started server. */
 export interface CarebookGrpcServer {
   port: number;
+  /** The service's database as its calls and readiness checks found it. */
+  database: Pick<OutageLog, 'down'>;
   /** Refuses new calls, waits for in-flight ones up to the grace period, then stops. */
   shutdown(): Promise<void>;
 }
@@ -86,20 +92,22 @@ export function registration<S extends grpc.ServiceDefinition>(
   return { name, definition, handlers, internalMethods } as unknown as ServiceRegistration;
 }
 
-/** What every wrapped method shares: how to check credentials, and the log of database outages. */
+/** What every wrapped method shares: how to check credentials, the log of database outages, the call metrics. */
 interface CallEnvironment {
   options: GrpcServerOptions;
   credentialOf: (metadata: grpc.Metadata) => CallerCredential;
   database: OutageLog;
+  calls: ReturnType<typeof grpcServerMetrics> | undefined;
 }
 
 function wrapUnary(
   method: string,
   internal: boolean,
   handler: (request: unknown, ctx: RequestContext) => Promise<unknown>,
-  { options, credentialOf, database }: CallEnvironment,
+  { options, credentialOf, database, calls }: CallEnvironment,
 ): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
+    const meter = calls?.start(method);
     const incoming = call.metadata.get(CORRELATION_ID_HEADER)[0];
     const correlationId =
       typeof incoming === 'string' && incoming.length > 0 && incoming.length <= MAX_CORRELATION_ID_LENGTH ? incoming : randomUUID();
@@ -126,6 +134,7 @@ function wrapUnary(
       (response) => {
         database.succeeded();
         log.debug({ ms: Math.round(performance.now() - started) }, 'call ok');
+        meter?.end(grpc.status.OK);
         callback(null, response);
       },
       (err: unknown) => {
@@ -134,6 +143,7 @@ function wrapUnary(
         if (err instanceof DomainError) log.info({ ms, code: error.code, reason: err.reason }, 'call refused');
         else if (isDatabaseUnavailable(err)) database.failed(err);
         else log.error({ ms, err }, 'call failed');
+        meter?.end(error.code);
         callback(error);
       },
     );
@@ -168,6 +178,7 @@ export async function startGrpcServer(options: GrpcServerOptions, host: string, 
     options,
     credentialOf: options.internalToken ? internalCredential(options.internalToken) : () => 'none',
     database: outageLog(options.log, 'database'),
+    calls: options.metrics && grpcServerMetrics(options.metrics),
   };
   for (const service of options.services) {
     const definition = withCheckedRequests(service.definition, service.name, registry);
@@ -231,6 +242,7 @@ export async function startGrpcServer(options: GrpcServerOptions, host: string, 
 
   return {
     port: boundPort,
+    database: environment.database,
     async shutdown() {
       if (shuttingDown) return;
       shuttingDown = true;

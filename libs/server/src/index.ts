@@ -3,6 +3,7 @@
 export * from './config';
 export * from './errors';
 export * from './grpc-errors';
+export * from './grpc-metrics';
 export * from './grpc-server';
 export * from './internal-credential';
 export * from './logger';
@@ -11,6 +12,7 @@ export * from './migrate';
 export * from './outage-log';
 export * from './page-token';
 export * from './periodic';
+export * from './service-metrics';
 export * from './postgres-errors';
 export * from './prepared-statements';
 export * from './prisma';

@@ -25,8 +25,8 @@ export function preparedByText(prefix: string, text: string): PreparedStatement 
   return { name: `${prefix}_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text };
 }
 
-/** The one pool of a service process, shared with its Prisma Client. */
-export type SqlPool = Pick<pg.Pool, 'query'>;
+/** The one pool of a service process, shared with its Prisma Client (its counts feed the pool metrics). */
+export type SqlPool = Pick<pg.Pool, 'query' | 'totalCount' | 'idleCount' | 'waitingCount'>;
 
 /** Runs `statement` with `values` and returns its rows. */
 export async function queryPrepared<Row extends pg.QueryResultRow>(pool: SqlPool, statement: PreparedStatement, values: unknown[]): Promise<Row[]> {

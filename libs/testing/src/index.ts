@@ -8,5 +8,6 @@ export * from './invariants';
 export * from './service-process';
 export * from './reflection-client';
 export * from './secrets';
+export * from './metrics-scrape';
 export * from './fuzz';
 export { readPrismaSchema, type ExpectedSchema, type ExpectedTable } from './prisma-model';

@@ -57,7 +57,7 @@ export async function startServiceProcess(
   const child: ChildProcess = spawn(process.execPath, commandLine(app, build), {
     cwd: root,
     // No metrics endpoint unless asked: replicas on one host would share its port.
-    env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', BOOKING_METRICS_PORT: '0', ...TEST_SECRETS_ENV, ...env },
+    env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', BOOKING_METRICS_PORT: '0', CATALOG_METRICS_PORT: '0', ...TEST_SECRETS_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

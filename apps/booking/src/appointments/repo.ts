@@ -130,6 +130,14 @@ export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool, options: {
         WHERE status = 'pending' AND create_time < now() - make_interval(secs => ${ageMs}::float8 / 1000)
         ORDER BY create_time LIMIT ${limit}`,
 
+    /** How many appointments are PENDING, and the age of the oldest in seconds by the database's clock (0 when none). */
+    async pendingStats(): Promise<{ count: number; oldestAgeSeconds: number }> {
+      const [row] = await prisma.$queryRaw<{ count: number; oldestAgeSeconds: number }[]>`
+        SELECT count(*)::int AS count, coalesce(extract(epoch FROM now() - min(create_time)), 0)::float8 AS "oldestAgeSeconds"
+        FROM appointment WHERE status = 'pending'`;
+      return row;
+    },
+
     /** The appointment if it is PENDING and older than `ageMs` by the database's clock. */
     async findPendingOverdue(id: string, ageMs: number): Promise<Appointment | undefined> {
       const rows = await prisma.$queryRaw<Appointment[]>`

@@ -56,6 +56,14 @@ export function releasesRepo(prisma: BookingPrisma) {
 
     /** Releases not yet confirmed by catalog. */
     countOwed: () => prisma.slotRelease.count({ where: { doneTime: null } }),
+
+    /** How many releases are owed, and the age of the oldest in seconds by the database's clock (0 when none). */
+    async owedStats(): Promise<{ count: number; oldestAgeSeconds: number }> {
+      const [row] = await prisma.$queryRaw<{ count: number; oldestAgeSeconds: number }[]>`
+        SELECT count(*)::int AS count, coalesce(extract(epoch FROM now() - min(create_time)), 0)::float8 AS "oldestAgeSeconds"
+        FROM slot_release WHERE done_time IS NULL`;
+      return row;
+    },
   };
 }
 

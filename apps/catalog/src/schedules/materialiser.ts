@@ -191,6 +191,20 @@ export function slotMaterialiser(prisma: CatalogPrisma, options: MaterialiserOpt
         after = due[due.length - 1].id;
       }
     },
+
+    /**
+     * How many local days the furthest-behind schedule's slots stop short of
+     * where they should reach (the horizon, or the schedule's last valid
+     * day); 0 when every schedule is up to date. The metric of a stalled loop.
+     */
+    async lagDays(now: Date = options.now()): Promise<number> {
+      const [{ lag }] = await prisma.$queryRaw<{ lag: number }[]>`
+        SELECT coalesce(max(LEAST(COALESCE(s.valid_until, 'infinity'::date), (${now}::timestamptz AT TIME ZONE c.time_zone)::date + ${horizonDays}::int)
+                            - COALESCE(s.materialised_through, (${now}::timestamptz AT TIME ZONE c.time_zone)::date - 1)), 0)::int AS lag
+        FROM schedule s JOIN clinic c ON c.id = s.clinic_id
+        WHERE ${behindHorizon(now)}`;
+      return lag;
+    },
   };
 }
 

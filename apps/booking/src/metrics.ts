@@ -1,0 +1,46 @@
+import { databaseGauge } from '@carebook/server';
+import type { Registry } from 'prom-client';
+import type { AppointmentsRepo } from './appointments/repo';
+import type { ConflictsRepo } from './conflicts/repo';
+import type { ReleasesRepo } from './releases/repo';
+
+// booking's own gauges, read from its database at each scrape. What each
+// alert should be is in docs/operations.md, section 4.
+
+/** Shares one `read` among the callers that ask while it runs: the gauges of one scrape, collected together, run its query once. */
+function shared<T>(read: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | undefined;
+  return () => {
+    running ??= read().finally(() => (running = undefined));
+    return running;
+  };
+}
+
+/** Registers the PENDING, owed-release and slot-conflict gauges. */
+export function registerBookingMetrics(
+  registry: Registry,
+  repos: { appointments: Pick<AppointmentsRepo, 'pendingStats'>; releases: Pick<ReleasesRepo, 'owedStats'>; conflicts: Pick<ConflictsRepo, 'countOpen'> },
+): void {
+  const pending = shared(() => repos.appointments.pendingStats());
+  const owed = shared(() => repos.releases.owedStats());
+  databaseGauge(registry, 'carebook_booking_pending_appointments', 'Appointments PENDING: recorded, their claim not yet settled.', async () => (await pending()).count);
+  databaseGauge(
+    registry,
+    'carebook_booking_pending_oldest_age_seconds',
+    'Age of the oldest PENDING appointment (0 when none); above the reconcile grace period, the reconciler is behind.',
+    async () => (await pending()).oldestAgeSeconds,
+  );
+  databaseGauge(registry, 'carebook_booking_releases_owed', 'Slot releases owed to catalog and not yet confirmed (the outbox).', async () => (await owed()).count);
+  databaseGauge(
+    registry,
+    'carebook_booking_release_oldest_age_seconds',
+    'Age of the oldest slot release still owed (0 when none).',
+    async () => (await owed()).oldestAgeSeconds,
+  );
+  databaseGauge(
+    registry,
+    'carebook_booking_slot_conflicts_open',
+    'Booked appointments whose slot catalog let go of, not yet claimed back.',
+    () => repos.conflicts.countOpen(),
+  );
+}

@@ -1,0 +1,96 @@
+import { status } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Patient } from '@carebook/proto/booking';
+import type { Slot } from '@carebook/proto/catalog';
+import { expectGrpcError, metricValue, scrapeMetrics, type MetricSample } from '@carebook/testing';
+import { enqueueRelease } from '../src/releases/repo';
+import { book, createPatient, createSchedule, insertAppointment } from './booking-fixtures';
+import { startBookingUnderTest, type BookingUnderTest } from './harness';
+
+// The Prometheus endpoints, scraped over HTTP as Prometheus would: the gRPC
+// server and client metrics move by exactly the calls made, under the
+// go-grpc-prometheus names and labels, and the domain gauges read the
+// databases.
+
+let sys: BookingUnderTest;
+let patient: Patient;
+let slots: Slot[];
+
+beforeAll(async () => {
+  sys = await startBookingUnderTest();
+  patient = await createPatient(sys.client);
+  ({ slots } = await createSchedule(sys.catalog.client, 3));
+});
+afterAll(() => sys?.close());
+
+const BOOKING = 'carebook.booking.v1.BookingService';
+const CATALOG = 'carebook.catalog.v1.CatalogService';
+const bookingMetrics = () => scrapeMetrics(sys.service.metricsPort!);
+const catalogMetrics = () => scrapeMetrics(sys.catalog.metricsPort!);
+
+/** How much `name{labels}` grew from `before` to `after`. */
+const growth = (before: MetricSample[], after: MetricSample[], name: string, labels: Record<string, string>) =>
+  metricValue(after, name, labels) - metricValue(before, name, labels);
+
+describe('gRPC metrics', () => {
+  it('count every call the server handled, by service, method, type and code', async () => {
+    const before = await bookingMetrics();
+    await sys.client.getPatient({ id: patient.id });
+    await sys.client.getPatient({ id: patient.id });
+    await expectGrpcError(sys.client.getPatient({ id: 'not-a-uuid' }), status.INVALID_ARGUMENT);
+    const after = await bookingMetrics();
+    const method = { grpc_service: BOOKING, grpc_method: 'GetPatient', grpc_type: 'unary' };
+    expect(growth(before, after, 'grpc_server_started_total', method)).toBe(3);
+    expect(growth(before, after, 'grpc_server_handled_total', { ...method, grpc_code: 'OK' })).toBe(2);
+    expect(growth(before, after, 'grpc_server_handled_total', { ...method, grpc_code: 'InvalidArgument' })).toBe(1);
+    expect(growth(before, after, 'grpc_server_handling_seconds_count', method)).toBe(3);
+    expect(growth(before, after, 'grpc_server_handling_seconds_bucket', { ...method, le: '+Inf' })).toBe(3);
+    expect(after.find((s) => s.name === 'grpc_server_handled_total')?.labels.service).toBe('booking');
+  });
+
+  it("count booking's calls to catalog on both sides: grpc_client_* in booking, grpc_server_* in catalog", async () => {
+    const [bookingBefore, catalogBefore] = await Promise.all([bookingMetrics(), catalogMetrics()]);
+    await book(sys, patient, slots[0]);
+    const [bookingAfter, catalogAfter] = await Promise.all([bookingMetrics(), catalogMetrics()]);
+    for (const method of ['GetSlot', 'ClaimSlot']) {
+      const labels = { grpc_service: CATALOG, grpc_method: method, grpc_type: 'unary' };
+      expect(growth(bookingBefore, bookingAfter, 'grpc_client_started_total', labels), method).toBe(1);
+      expect(growth(bookingBefore, bookingAfter, 'grpc_client_handled_total', { ...labels, grpc_code: 'OK' }), method).toBe(1);
+      expect(growth(bookingBefore, bookingAfter, 'grpc_client_handling_seconds_count', labels), method).toBe(1);
+      expect(growth(catalogBefore, catalogAfter, 'grpc_server_handled_total', { ...labels, grpc_code: 'OK' }), method).toBe(1);
+    }
+    expect(growth(bookingBefore, bookingAfter, 'grpc_server_handled_total', { grpc_method: 'BookAppointment', grpc_code: 'OK' })).toBe(1);
+  });
+});
+
+describe('domain and health gauges', () => {
+  it("show PENDING appointments and owed releases with the oldest one's age, by the database clock", async () => {
+    const before = await bookingMetrics();
+    await insertAppointment(sys.sql, { patientId: patient.id, slot: slots[1], ageMs: 90_000 });
+    await sys.prisma.$transaction((tx) => enqueueRelease(tx, slots[2].id, '7c9e6679-7425-40de-944b-e07fc1f99a11', 0));
+    const after = await bookingMetrics();
+    expect(growth(before, after, 'carebook_booking_pending_appointments', {})).toBe(1);
+    expect(metricValue(after, 'carebook_booking_pending_oldest_age_seconds')).toBeGreaterThanOrEqual(90);
+    expect(growth(before, after, 'carebook_booking_releases_owed', {})).toBe(1);
+    expect(metricValue(after, 'carebook_booking_slot_conflicts_open')).toBe(0);
+  });
+
+  it("show the pool, the dependencies' reachability, the materialisation lag and Node's process metrics", async () => {
+    const [booking, catalog] = await Promise.all([bookingMetrics(), catalogMetrics()]);
+    for (const samples of [booking, catalog]) {
+      expect(metricValue(samples, 'carebook_db_pool_connections', { state: 'open' })).toBeGreaterThan(0);
+      expect(samples.some((s) => s.name === 'carebook_db_pool_waiting_queries')).toBe(true);
+      expect(metricValue(samples, 'carebook_dependency_up', { dependency: 'database' })).toBe(1);
+      expect(samples.some((s) => s.name === 'process_cpu_user_seconds_total')).toBe(true);
+      expect(samples.some((s) => s.name === 'nodejs_heap_size_used_bytes')).toBe(true);
+    }
+    expect(metricValue(booking, 'carebook_dependency_up', { dependency: 'catalog' })).toBe(1);
+    expect(catalog.some((s) => s.name === 'carebook_catalog_materialisation_lag_days')).toBe(true);
+    expect(metricValue(catalog, 'carebook_catalog_materialisation_lag_days')).toBe(0);
+  });
+
+  it('answers 404 to anything but GET /metrics', async () => {
+    expect((await fetch(`http://127.0.0.1:${sys.service.metricsPort}/`)).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${sys.service.metricsPort}/metrics`, { method: 'POST' })).status).toBe(404);
+  });
+});
