@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# CI's breaking-change check: proto/ against the previous commit (HEAD~1)
+# with scripts/proto-breaking.sh, failing on a breaking change. Skipped, with
+# the reason printed, when there is no previous commit to compare with: not a
+# git checkout, the first commit, or a shallow clone cut off above it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+skip() {
+  echo "buf breaking skipped: $1"
+  exit 0
+}
+
+git rev-parse --is-inside-work-tree >/dev/null 2>&1 || skip "not a git checkout"
+if ! base="$(git rev-parse --verify --quiet 'HEAD~1^{commit}')"; then
+  if [ "$(git rev-parse --is-shallow-repository)" = true ]; then
+    skip "shallow clone without the previous commit (fetch with --depth 2 or more to check)"
+  fi
+  skip "HEAD is the first commit, there is nothing to compare with"
+fi
+# In a shallow clone the parent may be named but its tree absent.
+git cat-file -e "$base^{tree}" 2>/dev/null || skip "the previous commit $base is not available in this clone"
+
+echo "buf breaking against the previous commit $base"
+exec bash scripts/proto-breaking.sh "$base"
