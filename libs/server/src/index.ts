@@ -17,4 +17,5 @@ export * from './postgres-errors';
 export * from './prepared-statements';
 export * from './prisma';
 export * from './request-decoding';
+export * from './row-columns';
 export * from './validation';

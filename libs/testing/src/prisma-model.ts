@@ -39,6 +39,8 @@ export interface ExpectedForeignKey {
 export interface ExpectedTable {
   model: string;
   name: string;
+  /** Each scalar and enum field of the model with its column, in declaration order. */
+  fieldColumns: Record<string, string>;
   columns: ExpectedColumn[];
   indexes: ExpectedIndex[];
   foreignKeys: ExpectedForeignKey[];
@@ -129,8 +131,9 @@ function expectedTable(model: Model, datamodel: Datamodel, enumNames: Map<string
     const target = datamodel.models.find((m) => m.name === modelName)!;
     return { name: target.dbName ?? target.name, columnOf: new Map(target.fields.map((f) => [f.name, f.dbName ?? f.name])) };
   };
-  const columns = model.fields
-    .filter((f) => f.kind === 'scalar' || f.kind === 'enum')
+  const stored = model.fields.filter((f) => f.kind === 'scalar' || f.kind === 'enum');
+  const fieldColumns = Object.fromEntries(stored.map((f) => [f.name, columnOf.get(f.name)!]));
+  const columns = stored
     .map((f) => {
       const type = columnType(f, enumNames);
       return { name: columnOf.get(f.name)!, type, notNull: f.isRequired || f.isList, defaults: columnDefaults(f, type) };
@@ -157,7 +160,7 @@ function expectedTable(model: Model, datamodel: Datamodel, enumNames: Map<string
         onUpdate: REFERENTIAL_ACTION[f.relationOnUpdate ?? 'Cascade'],
       };
     });
-  return { model: model.name, name: table, columns, indexes, foreignKeys };
+  return { model: model.name, name: table, fieldColumns, columns, indexes, foreignKeys };
 }
 
 /** Parses `schemaPath` with Prisma's parser and derives the PostgreSQL objects it declares. */

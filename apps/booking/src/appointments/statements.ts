@@ -1,13 +1,28 @@
-import type { PreparedStatement } from '@carebook/server';
+import { selectList, type ColumnsOf, type PreparedStatement } from '@carebook/server';
+import type { Appointment } from '../generated/prisma/client';
 
 // The statements every booking runs, prepared (libs/server prepared-statements.ts).
 
+/** Every column of the Appointment model under its field name; test/row-columns.test.ts checks it against schema.prisma. */
+export const APPOINTMENT_FIELDS: ColumnsOf<Appointment> = {
+  id: 'id',
+  patientId: 'patient_id',
+  requestId: 'request_id',
+  slotId: 'slot_id',
+  doctorId: 'doctor_id',
+  clinicId: 'clinic_id',
+  startTime: 'start_time',
+  endTime: 'end_time',
+  status: 'status',
+  reason: 'reason',
+  cancelReason: 'cancel_reason',
+  replacesAppointmentId: 'replaces_appointment_id',
+  createTime: 'create_time',
+  updateTime: 'update_time',
+};
+
 /** The appointment's columns under the Prisma model's field names, so raw rows are Appointment objects. */
-export const APPOINTMENT_COLUMNS = `
-  id, patient_id AS "patientId", request_id AS "requestId", slot_id AS "slotId", doctor_id AS "doctorId",
-  clinic_id AS "clinicId", start_time AS "startTime", end_time AS "endTime", status, reason,
-  cancel_reason AS "cancelReason", replaces_appointment_id AS "replacesAppointmentId",
-  create_time AS "createTime", update_time AS "updateTime"`;
+export const APPOINTMENT_COLUMNS = selectList(APPOINTMENT_FIELDS);
 
 // Within one statement, set_config(…, true) lasts until that statement's
 // implicit transaction commits: it relaxes exactly the commit it is part of.

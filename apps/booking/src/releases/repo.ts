@@ -1,3 +1,4 @@
+import { selectList, type ColumnsOf } from '@carebook/server';
 import { Prisma, type SlotRelease } from '../generated/prisma/client';
 import type { BookingPrisma } from '../db';
 
@@ -20,9 +21,13 @@ export async function enqueueRelease(tx: Prisma.TransactionClient, slotId: strin
     ON CONFLICT (slot_id, claim_id) DO NOTHING`;
 }
 
-const COLUMNS = Prisma.sql`id, slot_id AS "slotId", claim_id AS "claimId", attempts`;
+/** A leased release: only what delivering it needs. */
+export type LeasedRelease = Pick<SlotRelease, 'id' | 'slotId' | 'claimId' | 'attempts'>;
 
-type LeasedRelease = Pick<SlotRelease, 'id' | 'slotId' | 'claimId' | 'attempts'>;
+/** The columns of a LeasedRelease, exactly its fields; test/row-columns.test.ts checks them against schema.prisma. */
+export const LEASED_RELEASE_FIELDS: ColumnsOf<LeasedRelease> = { id: 'id', slotId: 'slot_id', claimId: 'claim_id', attempts: 'attempts' };
+
+const COLUMNS = Prisma.raw(selectList(LEASED_RELEASE_FIELDS));
 
 /** The outbox of slot releases owed to catalog. */
 export function releasesRepo(prisma: BookingPrisma) {

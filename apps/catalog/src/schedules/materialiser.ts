@@ -1,6 +1,7 @@
 import { retryOnTransactionConflict, type Logger } from '@carebook/server';
 import { Prisma } from '../generated/prisma/client';
 import type { CatalogPrisma } from '../db';
+import { SLOT_COLUMNS } from '../slots/columns';
 import type { Slot } from '../slots/repo';
 import { addDays, type LocalDate } from './calendar';
 import type { Db } from './repo';
@@ -36,10 +37,6 @@ interface LockedSchedule {
   materialisedThrough: LocalDate | null;
   today: LocalDate;
 }
-
-const SLOT_COLUMNS = Prisma.sql`
-  s.id, s.doctor_id AS "doctorId", s.clinic_id AS "clinicId", s.start_time AS "startTime", s.end_time AS "endTime",
-  s.status, s.claim_id AS "claimId", s.schedule_id AS "scheduleId", s.create_time AS "createTime", s.update_time AS "updateTime"`;
 
 const DUE_BATCH = 200;
 const INSERT_CHUNK = 1000;

@@ -1,5 +1,6 @@
 import { Prisma } from '../generated/prisma/client';
 import { withinSql, type Near } from '../geo';
+import { SLOT_COLUMNS } from './columns';
 
 // The SQL of SearchSlots and FindNextAvailable. Each query first picks the
 // candidate slots from one of the partial slot_open_* indexes, driven by the
@@ -53,11 +54,6 @@ export type NextAvailableDriver = 'doctors' | 'clinic-doctor pairs';
 
 const START_OF_DAY = '00:00:00';
 const END_OF_DAY = '24:00:00';
-
-/** The slot `s` under the Prisma model's field names, so raw queries yield the same Slot type. */
-export const SLOT_COLUMNS = Prisma.sql`
-  s.id, s.doctor_id AS "doctorId", s.specialty, s.clinic_id AS "clinicId", s.start_time AS "startTime", s.end_time AS "endTime",
-  s.status, s.claim_id AS "claimId", s.create_time AS "createTime", s.update_time AS "updateTime"`;
 
 /** The result row: the slot `s` (its specialty is its doctor's) plus the names of its doctor `d` and clinic `c`. */
 export const SLOT_VIEW_COLUMNS = Prisma.sql`${SLOT_COLUMNS},

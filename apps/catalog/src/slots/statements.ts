@@ -1,5 +1,6 @@
 import type { PreparedStatement } from '@carebook/server';
-import { SLOT_COLUMNS, SLOT_VIEW_COLUMNS } from './search-sql';
+import { SLOT_COLUMNS } from './columns';
+import { SLOT_VIEW_COLUMNS } from './search-sql';
 
 // The statements every booking runs in catalog, prepared (libs/server prepared-statements.ts).
 
