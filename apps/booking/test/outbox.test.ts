@@ -1,13 +1,13 @@
 import { Registry } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppointmentStatus, type Patient } from '@carebook/proto/booking';
 import { createCatalogClient, type Slot } from '@carebook/proto/catalog';
 import { createLogger, type CarebookGrpcServer } from '@carebook/server';
 import { createTestDatabase, freePort, pollUntil } from '@carebook/testing';
 import { createCatalogDatabase } from '../../catalog/src/db';
-import { enqueueRelease } from '../src/releases/repo';
+import { enqueueRelease, releasesRepo } from '../src/releases/repo';
 import { startCatalogServer } from '../../catalog/src/server';
 import { internalCatalogClient, searchRequest, TEST_CATALOG_OPTIONS, type CatalogUnderTest } from '../../catalog/test/harness';
 import { book, createPatient, createSchedule, releasesOf, storedSlot, type Schedule } from './booking-fixtures';
@@ -170,6 +170,34 @@ describe('slot release outbox', () => {
     await oweRelease(unknown, randomUUID());
     expect(await dispatchUntilDelivered([open.id, unknown])).toBe(2);
     expect(await storedSlot(catalog, open.id)).toEqual({ status: 'open', claim_id: null });
+  });
+
+  it('times retries and deliveries by the database clock, however wrong the process clock is', async () => {
+    const [retried, delivered] = [freshSlot(), freshSlot()];
+    await oweRelease(retried.id, randomUUID());
+    await oweRelease(delivered.id, randomUUID());
+    const idOf = async (slotId: string): Promise<string> => (await sys.sql.query('SELECT id FROM slot_release WHERE slot_id = $1', [slotId])).rows[0].id;
+    const [retriedId, deliveredId] = [await idOf(retried.id), await idOf(delivered.id)];
+    const repo = releasesRepo(sys.prisma);
+    // Only Date is faked: a process clock 25 years behind the database's.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2001-01-01T00:00:00Z'));
+    try {
+      await repo.retryAfter(retriedId, 60_000, 'catalog unavailable');
+      await repo.markDone(deliveredId);
+    } finally {
+      vi.useRealTimers();
+    }
+    const { rows } = await sys.sql.query(
+      `SELECT extract(epoch FROM (SELECT next_attempt_at FROM slot_release WHERE id = $1) - now())::float8 AS retry_in_s,
+              extract(epoch FROM now() - (SELECT done_time FROM slot_release WHERE id = $2))::float8 AS done_ago_s`,
+      [retriedId, deliveredId],
+    );
+    expect(rows[0].retry_in_s).toBeGreaterThan(30);
+    expect(rows[0].retry_in_s).toBeLessThanOrEqual(60);
+    expect(rows[0].done_ago_s).toBeGreaterThanOrEqual(0);
+    expect(rows[0].done_ago_s).toBeLessThan(30);
+    expect(await releasesOf(sys.sql, delivered.id)).toEqual([expect.objectContaining({ done_time: expect.any(Date) })]);
   });
 
   it('delivers each owed release once when dispatchers run concurrently', async () => {

@@ -54,10 +54,21 @@ export function releasesRepo(prisma: BookingPrisma) {
       return rows[0];
     },
 
-    markDone: (id: string) => prisma.slotRelease.update({ where: { id }, data: { doneTime: new Date(), lastError: null } }),
+    // Every time in slot_release is the database's (now()), the clock its
+    // due times and leases are compared with: a process whose clock is off
+    // neither retries early nor stalls a release.
 
-    retryAfter: (id: string, delayMs: number, error: string) =>
-      prisma.slotRelease.update({ where: { id }, data: { nextAttemptAt: new Date(Date.now() + delayMs), lastError: error.slice(0, 1000) } }),
+    /** Records that catalog confirmed the release. */
+    markDone: async (id: string): Promise<void> => {
+      await prisma.$executeRaw`UPDATE slot_release SET done_time = now(), last_error = NULL WHERE id = ${id}::uuid`;
+    },
+
+    /** Makes the release due again `delayMs` after now by the database's clock, keeping the error. */
+    retryAfter: async (id: string, delayMs: number, error: string): Promise<void> => {
+      await prisma.$executeRaw`
+        UPDATE slot_release SET next_attempt_at = now() + make_interval(secs => ${delayMs}::float8 / 1000), last_error = ${error.slice(0, 1000)}
+        WHERE id = ${id}::uuid`;
+    },
 
     /** Releases not yet confirmed by catalog. */
     countOwed: () => prisma.slotRelease.count({ where: { doneTime: null } }),
