@@ -18,4 +18,5 @@ export * from './prepared-statements';
 export * from './prisma';
 export * from './request-decoding';
 export * from './row-columns';
+export * from './sql-statements';
 export * from './validation';

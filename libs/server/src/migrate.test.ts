@@ -8,7 +8,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createEmptyDatabase, pollUntil } from '@carebook/testing';
-import { migrateDatabase, readMigrations } from './migrate';
+import { migrateDatabase, NO_TRANSACTION_MARKER, readMigrations } from './migrate';
 
 const catalogMigrations = fileURLToPath(new URL('../../../prisma/catalog/migrations', import.meta.url));
 const PRISMA_LOCK_KEY = 72707369;
@@ -248,5 +248,117 @@ describe('migrateDatabase with several migrations', () => {
     expect(warnings).toEqual([expect.objectContaining({ migration: '001_counter', msg: 'applied migration was modified since' })]);
     expect(await migrationRows()).toEqual(before);
     expect((await sql.query('SELECT n FROM counter')).rows).toEqual([{ n: 1 }]);
+  });
+});
+
+describe('migrateDatabase with a no-transaction migration', () => {
+  const indexState = async (name: string) =>
+    (await sql.query<{ valid: boolean }>('SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = to_regclass($1)', [`public.${name}`])).rows[0];
+  const table = 'CREATE TABLE thing (id int PRIMARY KEY, label text); INSERT INTO thing SELECT g, g::text FROM generate_series(1, 1000) g;';
+  const concurrentIndexes = [
+    NO_TRANSACTION_MARKER,
+    '-- Built without blocking writes; a semicolon in a comment; does not split.',
+    'CREATE INDEX CONCURRENTLY thing_label_idx ON thing (label);',
+    "CREATE INDEX CONCURRENTLY thing_odd_label_idx ON thing (label) WHERE label LIKE '%;%';",
+    '',
+  ].join('\n');
+
+  it('reads the marker on the first line only', async () => {
+    const dir = await migrationsDir({ '001_marked': `${NO_TRANSACTION_MARKER}\nSELECT 1;`, '002_later_line': `SELECT 1;\n${NO_TRANSACTION_MARKER}\n` });
+    expect((await readMigrations(dir)).map((m) => [m.name, m.transactional])).toEqual([
+      ['001_marked', false],
+      ['002_later_line', true],
+    ]);
+  });
+
+  it('applies CREATE INDEX CONCURRENTLY statement by statement and records it as any other migration', async () => {
+    const dir = await migrationsDir({ '001_table': table, '002_concurrent_indexes': concurrentIndexes });
+    expect(await migrateDatabase(db.url, dir, silent)).toEqual(['001_table', '002_concurrent_indexes']);
+
+    expect(await indexState('thing_label_idx')).toEqual({ valid: true });
+    expect(await indexState('thing_odd_label_idx')).toEqual({ valid: true });
+    const rows = await migrationRows();
+    expect(rows[1]).toMatchObject({
+      migration_name: '002_concurrent_indexes',
+      checksum: createHash('sha256').update(concurrentIndexes).digest('hex'),
+      finished_at: expect.any(Date),
+      applied_steps_count: 1,
+      logs: null,
+      rolled_back_at: null,
+    });
+    expect(rows[1].finished_at!.getTime()).toBeGreaterThanOrEqual(rows[1].started_at.getTime());
+    expect(await migrateDatabase(db.url, dir, silent)).toEqual([]);
+  });
+
+  it('still runs an unmarked migration atomically: CREATE INDEX CONCURRENTLY in it fails and nothing of it stays', async () => {
+    const dir = await migrationsDir({
+      '001_table': table,
+      '002_unmarked': 'CREATE TABLE other (id int);\nCREATE INDEX CONCURRENTLY thing_label_idx ON thing (label);',
+    });
+    const err = await migrateDatabase(db.url, dir, silent).catch((e: unknown) => e);
+    expect((err as Error).message).toBe('migration 002_unmarked failed');
+    expect(((err as Error).cause as { code?: string }).code).toBe('25001'); // active_sql_transaction
+    expect(await tableExists('other')).toBe(false);
+    expect(await indexState('thing_label_idx')).toBeUndefined();
+    expect((await migrationRows()).map((r) => [r.migration_name, r.finished_at !== null])).toEqual([
+      ['001_table', true],
+      ['002_unmarked', false],
+    ]);
+  });
+
+  it('keeps what ran before a failing statement, records the failure with how far it got, and refuses later runs until resolved', async () => {
+    const dir = await migrationsDir({
+      '001_table': table,
+      '002_half': `${NO_TRANSACTION_MARKER}\nCREATE INDEX CONCURRENTLY thing_label_idx ON thing (label);\nCREATE INDEX CONCURRENTLY nope_idx ON no_such_table (x);\nCREATE TABLE never (id int);\n`,
+      '003_later': 'CREATE TABLE later_table (id int);',
+    });
+    const err = await migrateDatabase(db.url, dir, silent).catch((e: unknown) => e);
+    expect((err as Error).message).toBe('migration 002_half failed');
+    expect(await indexState('thing_label_idx')).toEqual({ valid: true });
+    expect(await tableExists('never')).toBe(false);
+    expect(await tableExists('later_table')).toBe(false);
+    const rows = await migrationRows();
+    expect(rows[1]).toMatchObject({ migration_name: '002_half', finished_at: null, applied_steps_count: 0, rolled_back_at: null });
+    expect(rows[1].logs).toMatch(/statement 2 of 3 failed \(statements 1 to 1 stay applied, no transaction\).*no_such_table/);
+
+    await expect(migrateDatabase(db.url, dir, silent)).rejects.toThrow('migration 002_half failed earlier; resolve it before migrating again');
+
+    // Resolved as docs/operations.md says: undo what stayed, mark it rolled back, fix the script, run again.
+    await sql.query('DROP INDEX CONCURRENTLY thing_label_idx');
+    await sql.query(`UPDATE "_prisma_migrations" SET rolled_back_at = now() WHERE migration_name = '002_half'`);
+    await writeFile(join(dir, '002_half', 'migration.sql'), `${NO_TRANSACTION_MARKER}\nCREATE INDEX CONCURRENTLY thing_label_idx ON thing (label);\n`);
+    expect(await migrateDatabase(db.url, dir, silent)).toEqual(['002_half', '003_later']);
+    expect(await indexState('thing_label_idx')).toEqual({ valid: true });
+  });
+
+  it('builds the index while other runners wait for the lock, without deadlocking with them', async () => {
+    // The waiting runners' lock requests are older than the index build,
+    // which waits for every older snapshot (lockMigrations explains).
+    const dir = await migrationsDir({ '001_table': table, '002_concurrent_indexes': concurrentIndexes });
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock($1)', [PRISMA_LOCK_KEY]);
+      const runners = Promise.all(Array.from({ length: 3 }, () => migrateDatabase(db.url, dir, silent)));
+      runners.catch(() => undefined);
+      await pollUntil('three runners waiting on the advisory lock', async () => {
+        const { rows } = await holder.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks
+            WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        );
+        return rows[0].n === 3 ? true : undefined;
+      });
+      await holder.query('SELECT pg_advisory_unlock($1)', [PRISMA_LOCK_KEY]);
+
+      const results = await runners;
+      expect(results.flat().sort()).toEqual(['001_table', '002_concurrent_indexes']);
+      expect(await indexState('thing_label_idx')).toEqual({ valid: true });
+      expect((await migrationRows()).map((r) => [r.migration_name, r.applied_steps_count])).toEqual([
+        ['001_table', 1],
+        ['002_concurrent_indexes', 1],
+      ]);
+    } finally {
+      await holder.end();
+    }
   });
 });
