@@ -9,6 +9,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configOrExit, createLogger, integer, loadConfig, logLevel, text } from '@carebook/server';
 import { startEmbeddedPostgres, type EmbeddedDatabaseServer } from '@carebook/server/embedded-postgres';
+import { formattedDestination, logFormat, pipeLines, prettyLogLine, serviceStdio } from './start-logs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -32,7 +33,10 @@ const config = configOrExit('start', () =>
     LOG_LEVEL: logLevel,
   }),
 );
-const log = createLogger('start', config.LOG_LEVEL);
+// Readable logs for a person at a terminal; JSON, as the services write it, otherwise (start-logs.ts).
+const format = logFormat(process.stdout);
+const prettyLine = format === 'pretty' ? prettyLogLine() : undefined;
+const log = createLogger('start', config.LOG_LEVEL, prettyLine && formattedDestination(process.stdout, prettyLine));
 
 /**
  * A secret from the environment, else the one kept in `file` under the data
@@ -86,8 +90,9 @@ for (const service of services) {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, service.entry)], {
     cwd: root,
     env: { ...process.env, ...secrets, ...databaseUrls, ...service.env },
-    stdio: 'inherit',
+    stdio: serviceStdio(format),
   });
+  if (prettyLine) pipeLines(child.stdout!, process.stdout, prettyLine);
   children.set(service.name, child);
   child.on('exit', (code, signal) => {
     children.delete(service.name);

@@ -1,4 +1,4 @@
-import { pino, stdSerializers, type Logger } from 'pino';
+import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino';
 
 // Database errors carry the offending row in `detail` (PostgreSQL's "Failing
 // row contains …") and, behind Prisma, in `meta`: patient data that must not
@@ -11,9 +11,10 @@ function errorWithoutRowData(err: Error): Record<string, unknown> {
   return serialized;
 }
 
-/** The process-wide JSON logger of a service. */
-export function createLogger(service: string, level: string = 'info'): Logger {
-  return pino({ name: service, level, base: { service, pid: process.pid }, serializers: { err: errorWithoutRowData } });
+/** The process-wide JSON logger of a service, on stdout unless `destination` is given. */
+export function createLogger(service: string, level: string = 'info', destination?: DestinationStream): Logger {
+  const options = { name: service, level, base: { service, pid: process.pid }, serializers: { err: errorWithoutRowData } };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export type { Logger };
