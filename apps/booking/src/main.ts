@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { createCatalogClient } from '@carebook/proto/catalog';
-import { configOrExit, createLogger, createMetricsRegistry, exitOnSignals, migrateDatabase } from '@carebook/server';
-import { loadBookingConfig } from './config';
+import { channelCredentials, clientChannelOptions, configOrExit, createLogger, createMetricsRegistry, exitOnSignals, migrateDatabase } from '@carebook/server';
+import { bookingTransport, loadBookingConfig } from './config';
 import { createBookingDatabase } from './db';
 import { startBookingService } from './server';
 
@@ -12,9 +12,12 @@ async function main(): Promise<void> {
   const log = createLogger('booking', config.LOG_LEVEL);
   await migrateDatabase(config.BOOKING_DATABASE_URL, migrationsDir, log);
   const { prisma, sql } = createBookingDatabase(config.BOOKING_DATABASE_URL, config.BOOKING_DB_POOL_SIZE);
-  const catalog = createCatalogClient(config.CATALOG_ADDRESS, {
-    'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
-  });
+  const { tls, catalogTls } = bookingTransport(config);
+  const catalog = createCatalogClient(
+    config.CATALOG_ADDRESS,
+    { ...clientChannelOptions(catalogTls), 'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }) },
+    channelCredentials(catalogTls),
+  );
   const service = await startBookingService(
     { prisma, sql, catalog, log, metrics: createMetricsRegistry('booking') },
     {
@@ -32,6 +35,7 @@ async function main(): Promise<void> {
       releaseMaxBackoffMs: config.BOOKING_RELEASE_MAX_BACKOFF_MS,
       takenSlotMemoryMs: config.BOOKING_TAKEN_SLOT_MEMORY_MS,
       metricsAddress: config.BOOKING_METRICS_PORT === 0 ? undefined : { host: config.BOOKING_HOST, port: config.BOOKING_METRICS_PORT },
+      tls,
     },
   );
   exitOnSignals(async () => {

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { configOrExit, createLogger, exitOnSignals, migrateDatabase } from '@carebook/server';
-import { loadCatalogConfig } from './config';
+import { catalogTransport, loadCatalogConfig } from './config';
 import { createCatalogDatabase } from './db';
 import { startCatalogServer } from './server';
 
@@ -22,6 +22,7 @@ async function main(): Promise<void> {
       maxRequestBytes: config.CATALOG_MAX_REQUEST_BYTES,
       slotHorizonDays: config.CATALOG_SLOT_HORIZON_DAYS,
       materialiseIntervalMs: config.CATALOG_MATERIALISE_INTERVAL_MS,
+      ...catalogTransport(config),
     },
   );
   exitOnSignals(async () => {

@@ -5,10 +5,13 @@ import {
   registration,
   runPeriodically,
   startGrpcServer,
+  type CallerLists,
   type CarebookGrpcServer,
   type Logger,
+  type ServerTls,
   type SqlPool,
 } from '@carebook/server';
+import { CATALOG_ACCESS } from './access';
 import { clinicHandlers } from './clinics/handlers';
 import { clinicsRepo } from './clinics/repo';
 import { clinicsService } from './clinics/service';
@@ -50,6 +53,10 @@ export interface CatalogServerOptions {
   slotHorizonDays?: number;
   /** How often the background loop extends schedules to the horizon (CATALOG_MATERIALISE_INTERVAL_MS); default an hour. */
   materialiseIntervalMs?: number;
+  /** TLS (CATALOG_TLS_CERT_FILE, CATALOG_TLS_KEY_FILE), mutual with a CA (CATALOG_TLS_CA_FILE); plaintext without. */
+  tls?: ServerTls;
+  /** Under mutual TLS, who may write (CATALOG_ADMIN_CALLERS) and claim (CATALOG_CLAIM_CALLERS); default no one. */
+  callers?: CallerLists;
 }
 
 /** The running catalog: its gRPC server and the loop that materialises schedule slots. */
@@ -81,11 +88,13 @@ export async function startCatalogServer(deps: CatalogDeps, options: CatalogServ
     {
       log: deps.log,
       errorDomain: CATALOG_ERROR_DOMAIN,
-      services: [registration(CATALOG_SERVICE_NAME, CatalogServiceService, handlers, ['claimSlot', 'releaseSlot'])],
+      services: [registration(CATALOG_SERVICE_NAME, CatalogServiceService, handlers, CATALOG_ACCESS)],
       checkReady: () => pingDatabase(deps.prisma),
       shutdownGraceMs: options.shutdownGraceMs,
       maxRequestBytes: options.maxRequestBytes ?? DEFAULT_CATALOG_MAX_REQUEST_BYTES,
       internalToken: options.internalToken,
+      tls: options.tls,
+      callers: options.callers,
     },
     options.host,
     options.port,

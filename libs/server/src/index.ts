@@ -16,3 +16,6 @@ export * from './prepared-statements';
 export * from './prisma';
 export * from './request-decoding';
 export * from './validation';
+export * from './caller-access';
+export * from './tls-config';
+export * from './transport';

@@ -10,3 +10,4 @@ export * from './reflection-client';
 export * from './secrets';
 export * from './fuzz';
 export { readPrismaSchema, type ExpectedSchema, type ExpectedTable } from './prisma-model';
+export * from './certificates';
