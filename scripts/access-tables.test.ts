@@ -27,7 +27,8 @@ describe.each(services)('$name', ({ name, definition, access }) => {
   it('has a rule for every method of the proto service', () => {
     const methods = descriptorRegistry().getService(name)?.methods.map((m) => m.name) ?? [];
     expect(methods.length).toBeGreaterThan(0);
-    const ruled = Object.keys(access).map((key) => definition[key as keyof typeof definition].path.split('/').pop());
+    const paths = definition as Record<string, { path: string }>;
+    const ruled = Object.keys(access).map((key) => paths[key].path.split('/').pop());
     expect([...ruled].sort()).toEqual([...methods].sort());
   });
 });
