@@ -1,14 +1,23 @@
 import {
-  ConfigError,
+  certificateFile,
+  clientTlsCheck,
+  clientTlsOf,
   databaseUrl,
   integer,
   loadConfig,
   logLevel,
   MIN_INTERNAL_TOKEN_LENGTH,
   MIN_PAGE_TOKEN_KEY_LENGTH,
+  optionalText,
+  privateKeyFile,
   secret,
   secretList,
+  serverTlsCheck,
+  serverTlsOf,
   text,
+  type ClientTls,
+  type ConfigCheck,
+  type ServerTls,
 } from '@carebook/server';
 
 const bookingConfigSpec = {
@@ -29,23 +38,57 @@ const bookingConfigSpec = {
   BOOKING_RELEASE_MAX_BACKOFF_MS: integer('longest wait between two tries of one slot release', 60_000, 100, 3_600_000),
   BOOKING_TAKEN_SLOT_MEMORY_MS: integer('how long a process answers SLOT_UNAVAILABLE from memory for a slot it saw taken; 0: always ask catalog', 1_000, 0, 60_000),
   BOOKING_METRICS_PORT: integer('port of the Prometheus metrics endpoint (GET /metrics, on BOOKING_HOST); 0: none', 9464, 0, 65535),
+  BOOKING_TLS_CERT_FILE: certificateFile("PEM certificate chain of booking's server; with BOOKING_TLS_KEY_FILE turns on TLS; unset: plaintext"),
+  BOOKING_TLS_KEY_FILE: privateKeyFile('PEM private key of BOOKING_TLS_CERT_FILE'),
+  BOOKING_TLS_CA_FILE: certificateFile('PEM CA certificates of clients: set, every client must present a certificate they signed (mutual TLS)'),
+  CATALOG_CLIENT_TLS_CA_FILE: certificateFile("PEM CA certificates that verify catalog's server certificate; set, booking calls catalog over TLS; unset: plaintext"),
+  CATALOG_CLIENT_TLS_CERT_FILE: certificateFile("PEM certificate chain booking presents to catalog (mutual TLS); its URI SAN is booking's identity"),
+  CATALOG_CLIENT_TLS_KEY_FILE: privateKeyFile('PEM private key of CATALOG_CLIENT_TLS_CERT_FILE'),
+  CATALOG_CLIENT_TLS_SERVER_NAME: optionalText("name catalog's certificate must carry, when CATALOG_ADDRESS's host is not it (an IP, several addresses)"),
   LOG_LEVEL: logLevel,
 };
+
+type BookingSpecConfig = { [K in keyof typeof bookingConfigSpec]: ReturnType<(typeof bookingConfigSpec)[K]['parse']> };
+
+// A claim's deadline is its appointment's create time plus the grace period
+// less the skew bound; the reconciler waits the whole grace period, so it
+// reads the slot only after the deadline by either database's clock. The
+// window before the deadline must hold a claim and its retry.
+const claimWindowCheck: ConfigCheck<BookingSpecConfig> = (config) => {
+  const { BOOKING_RECONCILE_GRACE_MS: grace, BOOKING_CLOCK_SKEW_BOUND_MS: skew, CATALOG_RPC_TIMEOUT_MS: timeout } = config;
+  if (grace === undefined || skew === undefined || timeout === undefined || grace - skew >= 2 * timeout) return [];
+  return [
+    `BOOKING_RECONCILE_GRACE_MS (${grace}) must be at least BOOKING_CLOCK_SKEW_BOUND_MS (${skew}) plus twice CATALOG_RPC_TIMEOUT_MS (${timeout})`,
+  ];
+};
+
+const checks: ConfigCheck<BookingSpecConfig>[] = [
+  claimWindowCheck,
+  serverTlsCheck({ cert: 'BOOKING_TLS_CERT_FILE', key: 'BOOKING_TLS_KEY_FILE', ca: 'BOOKING_TLS_CA_FILE', callerLists: [] }),
+  clientTlsCheck({
+    ca: 'CATALOG_CLIENT_TLS_CA_FILE',
+    cert: 'CATALOG_CLIENT_TLS_CERT_FILE',
+    key: 'CATALOG_CLIENT_TLS_KEY_FILE',
+    serverName: 'CATALOG_CLIENT_TLS_SERVER_NAME',
+  }),
+];
 
 export type BookingConfig = ReturnType<typeof loadBookingConfig>;
 
 /** The booking service's configuration; throws ConfigError naming every bad variable. */
 export function loadBookingConfig(env: NodeJS.ProcessEnv = process.env) {
-  const config = loadConfig(bookingConfigSpec, env);
-  // A claim's deadline is its appointment's create time plus the grace period
-  // less the skew bound; the reconciler waits the whole grace period, so it
-  // reads the slot only after the deadline by either database's clock. The
-  // window before the deadline must hold a claim and its retry.
-  const claimWindowMs = config.BOOKING_RECONCILE_GRACE_MS - config.BOOKING_CLOCK_SKEW_BOUND_MS;
-  if (claimWindowMs < 2 * config.CATALOG_RPC_TIMEOUT_MS) {
-    throw new ConfigError([
-      `BOOKING_RECONCILE_GRACE_MS (${config.BOOKING_RECONCILE_GRACE_MS}) must be at least BOOKING_CLOCK_SKEW_BOUND_MS (${config.BOOKING_CLOCK_SKEW_BOUND_MS}) plus twice CATALOG_RPC_TIMEOUT_MS (${config.CATALOG_RPC_TIMEOUT_MS})`,
-    ]);
-  }
-  return config;
+  return loadConfig(bookingConfigSpec, env, checks);
+}
+
+/** TLS of booking's own server, and of its client to catalog, from its configuration. */
+export function bookingTransport(config: BookingConfig): { tls?: ServerTls; catalogTls?: ClientTls } {
+  return {
+    tls: serverTlsOf(config.BOOKING_TLS_CERT_FILE, config.BOOKING_TLS_KEY_FILE, config.BOOKING_TLS_CA_FILE),
+    catalogTls: clientTlsOf(
+      config.CATALOG_CLIENT_TLS_CA_FILE,
+      config.CATALOG_CLIENT_TLS_CERT_FILE,
+      config.CATALOG_CLIENT_TLS_KEY_FILE,
+      config.CATALOG_CLIENT_TLS_SERVER_NAME,
+    ),
+  };
 }

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { createCatalogClient } from '@carebook/proto/catalog';
-import { configOrExit, createLogger, createMetricsRegistry, exitOnSignals, grpcClientMetrics, migrateDatabase } from '@carebook/server';
-import { loadBookingConfig } from './config';
+import { channelCredentials, clientChannelOptions, configOrExit, createLogger, createMetricsRegistry, exitOnSignals, grpcClientMetrics, migrateDatabase } from '@carebook/server';
+import { bookingTransport, loadBookingConfig } from './config';
 import { createBookingDatabase } from './db';
 import { startBookingService } from './server';
 
@@ -13,10 +13,16 @@ async function main(): Promise<void> {
   await migrateDatabase(config.BOOKING_DATABASE_URL, migrationsDir, log);
   const { prisma, sql } = createBookingDatabase(config.BOOKING_DATABASE_URL, config.BOOKING_DB_POOL_SIZE);
   const metrics = createMetricsRegistry('booking');
-  const catalog = createCatalogClient(config.CATALOG_ADDRESS, {
-    'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
-    interceptors: [grpcClientMetrics(metrics)],
-  });
+  const { tls, catalogTls } = bookingTransport(config);
+  const catalog = createCatalogClient(
+    config.CATALOG_ADDRESS,
+    {
+      ...clientChannelOptions(catalogTls),
+      'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+      interceptors: [grpcClientMetrics(metrics)],
+    },
+    channelCredentials(catalogTls),
+  );
   const service = await startBookingService(
     { prisma, sql, catalog, log, metrics },
     {
@@ -34,6 +40,7 @@ async function main(): Promise<void> {
       releaseMaxBackoffMs: config.BOOKING_RELEASE_MAX_BACKOFF_MS,
       takenSlotMemoryMs: config.BOOKING_TAKEN_SLOT_MEMORY_MS,
       metricsAddress: config.BOOKING_METRICS_PORT === 0 ? undefined : { host: config.BOOKING_HOST, port: config.BOOKING_METRICS_PORT },
+      tls,
     },
   );
   exitOnSignals(async () => {

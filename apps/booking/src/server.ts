@@ -13,8 +13,10 @@ import {
   startMetricsServer,
   type Logger,
   type MetricsServer,
+  type ServerTls,
   type SqlPool,
 } from '@carebook/server';
+import { BOOKING_ACCESS } from './access';
 import { appointmentHandlers } from './appointments/handlers';
 import { pendingReconciler, type PendingReconciler } from './appointments/reconciler';
 import { appointmentsRepo } from './appointments/repo';
@@ -68,6 +70,8 @@ export interface BookingServiceOptions {
   takenSlotMemoryMs: number;
   /** Where to serve Prometheus metrics (port 0 picks one); unset: not served. */
   metricsAddress?: { host: string; port: number };
+  /** TLS of booking's own server (BOOKING_TLS_CERT_FILE, BOOKING_TLS_KEY_FILE), mutual with a CA (BOOKING_TLS_CA_FILE); plaintext without. */
+  tls?: ServerTls;
 }
 
 /** The running booking service: its gRPC server and background loops. */
@@ -121,13 +125,16 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
     {
       log: deps.log,
       errorDomain: BOOKING_ERROR_DOMAIN,
-      services: [registration(BOOKING_SERVICE_NAME, BookingServiceService, { ...patientHandlers(patients), ...appointmentHandlers(appointments, tokens) })],
+      services: [
+        registration(BOOKING_SERVICE_NAME, BookingServiceService, { ...patientHandlers(patients), ...appointmentHandlers(appointments, tokens) }, BOOKING_ACCESS),
+      ],
       // Serving while its own database answers: reads and retries are
       // answered while catalog is unreachable (docs/design.md, §5).
       checkReady: () => pingDatabase(deps.prisma),
       shutdownGraceMs: options.shutdownGraceMs,
       maxRequestBytes: options.maxRequestBytes ?? DEFAULT_BOOKING_MAX_REQUEST_BYTES,
       metrics: deps.metrics,
+      tls: options.tls,
     },
     options.host,
     options.port,

@@ -1,13 +1,20 @@
 import {
+  callerList,
+  certificateFile,
   databaseUrl,
   integer,
   loadConfig,
   logLevel,
   MIN_INTERNAL_TOKEN_LENGTH,
   MIN_PAGE_TOKEN_KEY_LENGTH,
+  privateKeyFile,
   secret,
   secretList,
+  serverTlsCheck,
+  serverTlsOf,
   text,
+  type CallerLists,
+  type ServerTls,
 } from '@carebook/server';
 
 const catalogConfigSpec = {
@@ -22,12 +29,32 @@ const catalogConfigSpec = {
   CAREBOOK_PAGE_TOKEN_KEY: secretList('HMAC keys of page tokens, comma-separated: the first signs, all verify; `npm start` generates one', MIN_PAGE_TOKEN_KEY_LENGTH),
   CATALOG_MAX_REQUEST_BYTES: integer('largest request accepted, in bytes', 256 * 1024, 1024, 4 * 1024 * 1024),
   CATALOG_METRICS_PORT: integer('port of the Prometheus metrics endpoint (GET /metrics, on CATALOG_HOST); 0: none', 9465, 0, 65535),
+  CATALOG_TLS_CERT_FILE: certificateFile("PEM certificate chain of catalog's server; with CATALOG_TLS_KEY_FILE turns on TLS; unset: plaintext"),
+  CATALOG_TLS_KEY_FILE: privateKeyFile('PEM private key of CATALOG_TLS_CERT_FILE'),
+  CATALOG_TLS_CA_FILE: certificateFile('PEM CA certificates of clients: set, every client must present a certificate they signed (mutual TLS)'),
+  CATALOG_ADMIN_CALLERS: callerList('under mutual TLS, comma-separated certificate URI SANs that may write clinics, doctors, schedules and slots; empty: no one'),
+  CATALOG_CLAIM_CALLERS: callerList('under mutual TLS, comma-separated certificate URI SANs that may claim and release slots (with the internal token); empty: no one'),
   LOG_LEVEL: logLevel,
 };
+
+const tlsCheck = serverTlsCheck({
+  cert: 'CATALOG_TLS_CERT_FILE',
+  key: 'CATALOG_TLS_KEY_FILE',
+  ca: 'CATALOG_TLS_CA_FILE',
+  callerLists: ['CATALOG_ADMIN_CALLERS', 'CATALOG_CLAIM_CALLERS'],
+});
 
 export type CatalogConfig = ReturnType<typeof loadCatalogConfig>;
 
 /** The catalog's configuration from the environment; throws ConfigError naming every bad variable. */
 export function loadCatalogConfig(env: NodeJS.ProcessEnv = process.env) {
-  return loadConfig(catalogConfigSpec, env);
+  return loadConfig(catalogConfigSpec, env, [tlsCheck]);
+}
+
+/** The server's TLS settings and caller lists from its configuration. */
+export function catalogTransport(config: CatalogConfig): { tls?: ServerTls; callers: CallerLists } {
+  return {
+    tls: serverTlsOf(config.CATALOG_TLS_CERT_FILE, config.CATALOG_TLS_KEY_FILE, config.CATALOG_TLS_CA_FILE),
+    callers: { admin: config.CATALOG_ADMIN_CALLERS, internal: config.CATALOG_CLAIM_CALLERS },
+  };
 }

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { configOrExit, createLogger, createMetricsRegistry, exitOnSignals, migrateDatabase } from '@carebook/server';
-import { loadCatalogConfig } from './config';
+import { catalogTransport, loadCatalogConfig } from './config';
 import { createCatalogDatabase } from './db';
 import { startCatalogServer } from './server';
 
@@ -23,6 +23,7 @@ async function main(): Promise<void> {
       metricsAddress: config.CATALOG_METRICS_PORT === 0 ? undefined : { host: config.CATALOG_HOST, port: config.CATALOG_METRICS_PORT },
       slotHorizonDays: config.CATALOG_SLOT_HORIZON_DAYS,
       materialiseIntervalMs: config.CATALOG_MATERIALISE_INTERVAL_MS,
+      ...catalogTransport(config),
     },
   );
   exitOnSignals(async () => {

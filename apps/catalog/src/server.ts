@@ -10,10 +10,13 @@ import {
   runPeriodically,
   startGrpcServer,
   startMetricsServer,
+  type CallerLists,
   type CarebookGrpcServer,
   type Logger,
+  type ServerTls,
   type SqlPool,
 } from '@carebook/server';
+import { CATALOG_ACCESS } from './access';
 import { clinicHandlers } from './clinics/handlers';
 import { clinicsRepo } from './clinics/repo';
 import { clinicsService } from './clinics/service';
@@ -59,6 +62,10 @@ export interface CatalogServerOptions {
   materialiseIntervalMs?: number;
   /** Where to serve Prometheus metrics (port 0 picks one); unset: not served. */
   metricsAddress?: { host: string; port: number };
+  /** TLS (CATALOG_TLS_CERT_FILE, CATALOG_TLS_KEY_FILE), mutual with a CA (CATALOG_TLS_CA_FILE); plaintext without. */
+  tls?: ServerTls;
+  /** Under mutual TLS, who may write (CATALOG_ADMIN_CALLERS) and claim (CATALOG_CLAIM_CALLERS); default no one. */
+  callers?: CallerLists;
 }
 
 /** The running catalog: its gRPC server, the loop that materialises schedule slots, and its metrics endpoint. */
@@ -92,12 +99,14 @@ export async function startCatalogServer(deps: CatalogDeps, options: CatalogServ
     {
       log: deps.log,
       errorDomain: CATALOG_ERROR_DOMAIN,
-      services: [registration(CATALOG_SERVICE_NAME, CatalogServiceService, handlers, ['claimSlot', 'releaseSlot'])],
+      services: [registration(CATALOG_SERVICE_NAME, CatalogServiceService, handlers, CATALOG_ACCESS)],
       checkReady: () => pingDatabase(deps.prisma),
       shutdownGraceMs: options.shutdownGraceMs,
       maxRequestBytes: options.maxRequestBytes ?? DEFAULT_CATALOG_MAX_REQUEST_BYTES,
       internalToken: options.internalToken,
       metrics: deps.metrics,
+      tls: options.tls,
+      callers: options.callers,
     },
     options.host,
     options.port,

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CatalogServiceService as Catalog, Clinic, createCatalogClient, type CatalogClient } from '@carebook/proto/catalog';
-import { callRaw, createRawClient, createTestDatabase, freePort, startServiceProcess, type RawReply, type ServiceProcess } from '@carebook/testing';
+import { clientChannelOptions } from '@carebook/server';
+import { callRaw, createRawClient, createTestDatabase, expectGrpcError, freePort, startServiceProcess, type RawReply, type ServiceProcess } from '@carebook/testing';
 
 // Big hostile requests against catalog as it runs in production, its own
 // process: 20 at once, each carrying a 3.9 MB bad value, must not blow up
@@ -76,4 +77,30 @@ it(`answers ${FLOOD} concurrent bad values just under the cap with short errors,
   expect(Math.max(...replies.map((r) => r.replyBytes))).toBeLessThan(1024);
   expect(rss).toBeLessThan(RSS_LIMIT_BYTES);
   expect(otherCallerMs).toBeLessThan(OTHER_CALLER_LIMIT_MS);
+});
+
+it('refuses a 5 MB request with RESOURCE_EXHAUSTED, and the same connection and other callers carry on', async () => {
+  const raw = createRawClient(catalog.address);
+  try {
+    const big = callRaw(raw, Catalog.createClinic.path, clinicWithTimeZoneOf(5 * 1024 * 1024), undefined, 30_000);
+    const others = Promise.all(Array.from({ length: 5 }, () => client.getClinic({ id: clinicId })));
+    const reply = await big;
+    expect(status[reply.code]).toBe('RESOURCE_EXHAUSTED');
+    expect((await others).map((r) => r.clinic?.id)).toEqual(Array(5).fill(clinicId));
+    const after = await callRaw(raw, Catalog.getClinic.path, Catalog.getClinic.requestSerialize({ id: clinicId }));
+    expect(status[after.code]).toBe('OK');
+  } finally {
+    raw.close();
+  }
+});
+
+it("is refused by carebook's own clients before sending: their send cap is 4 MiB (clientChannelOptions)", async () => {
+  const capped = createCatalogClient(catalog.address, clientChannelOptions());
+  try {
+    const clinic = Clinic.fromPartial({ displayName: 'Praxis', timeZone: 'x'.repeat(5 * 1024 * 1024), address: 'Markt 1' });
+    await expectGrpcError(capped.createClinic({ clinic }), status.RESOURCE_EXHAUSTED);
+    expect((await capped.getClinic({ id: clinicId })).clinic?.id).toBe(clinicId);
+  } finally {
+    capped.close();
+  }
 });

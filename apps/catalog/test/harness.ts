@@ -34,8 +34,8 @@ export interface CatalogUnderTest {
   close(): Promise<void>;
 }
 
-/** Overrides for one test file's catalog: the schedules' clock and horizon, the background loop's interval, the request size cap. */
-export interface CatalogTestOptions extends Pick<CatalogServerOptions, 'slotHorizonDays' | 'materialiseIntervalMs' | 'maxRequestBytes'> {
+/** Overrides for one test file's catalog: the schedules' clock and horizon, the background loop's interval, the request size cap, TLS and its callers (the harness's own clients stay plaintext). */
+export interface CatalogTestOptions extends Pick<CatalogServerOptions, 'slotHorizonDays' | 'materialiseIntervalMs' | 'maxRequestBytes' | 'tls' | 'callers'> {
   now?: () => Date;
 }
 

@@ -8,13 +8,13 @@ export { DateMessage } from './gen/google/type/date.js';
 export { Duration } from './gen/google/protobuf/duration.js';
 export { withBearerToken } from './client.js';
 
-import { credentials, type ClientOptions } from '@grpc/grpc-js';
+import { credentials, type ChannelCredentials, type ClientOptions } from '@grpc/grpc-js';
 import { CatalogServiceClient } from './gen/carebook/catalog/v1/catalog.js';
 import { promiseClient, type PromiseClient } from './client.js';
 
 export type CatalogClient = PromiseClient<CatalogServiceClient>;
 
-/** A promise-based catalog client over one long-lived channel to `address` (host:port). */
-export function createCatalogClient(address: string, options: ClientOptions = {}): CatalogClient {
-  return promiseClient(new CatalogServiceClient(address, credentials.createInsecure(), options));
+/** A promise-based catalog client over one long-lived channel to `address` (host:port); plaintext unless `channelCredentials` say otherwise. */
+export function createCatalogClient(address: string, options: ClientOptions = {}, channelCredentials: ChannelCredentials = credentials.createInsecure()): CatalogClient {
+  return promiseClient(new CatalogServiceClient(address, channelCredentials, options));
 }

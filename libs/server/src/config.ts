@@ -15,7 +15,8 @@ export class ConfigError extends Error {
   }
 }
 
-class BadValue extends Error {}
+/** Thrown by an EnvVar's parse: the value is bad; its message says why (never repeating a secret). */
+export class BadValue extends Error {}
 
 /** A string; required unless a default is given. */
 export function text(describe: string, fallback?: string): EnvVar<string> {
@@ -106,8 +107,15 @@ export function oneOf<T extends string>(describe: string, values: readonly T[], 
 
 export type ConfigSpec<T> = { [K in keyof T]: EnvVar<T[K]> };
 
-/** Reads the variables named by `spec`'s keys from `env`; throws ConfigError listing every problem. */
-export function loadConfig<T>(spec: ConfigSpec<T>, env: NodeJS.ProcessEnv = process.env): T {
+/**
+ * A rule across variables: the problems it finds. It runs even when some
+ * variables were bad (those are missing from `config`), so every problem is
+ * reported at once; `env` tells a variable that was set but bad from an unset one.
+ */
+export type ConfigCheck<T> = (config: Partial<T>, env: NodeJS.ProcessEnv) => string[];
+
+/** Reads the variables named by `spec`'s keys from `env`, then runs `checks`; throws ConfigError listing every problem. */
+export function loadConfig<T>(spec: ConfigSpec<T>, env: NodeJS.ProcessEnv = process.env, checks: ConfigCheck<NoInfer<T>>[] = []): T {
   const problems: string[] = [];
   const config = {} as T;
   for (const name of Object.keys(spec) as (keyof T & string)[]) {
@@ -118,9 +126,13 @@ export function loadConfig<T>(spec: ConfigSpec<T>, env: NodeJS.ProcessEnv = proc
       problems.push(`${name} ${err.message} (${spec[name].describe})`);
     }
   }
+  for (const check of checks) problems.push(...check(config, env));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
+
+/** True when `name` is set to something other than blanks. */
+export const isSet = (env: NodeJS.ProcessEnv, name: string): boolean => Boolean(env[name]?.trim());
 
 /** Common logging setting shared by every service. */
 export const logLevel = oneOf('pino log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info');

@@ -10,7 +10,8 @@ import {
 } from '@carebook/proto/catalog';
 import { createHealthClient, expectGrpcError, pollUntil, type HealthClient } from '@carebook/testing';
 import { InvalidArgumentError, NotFoundError } from './errors';
-import { registration, startGrpcServer, type CarebookGrpcServer, type RequestContext } from './grpc-server';
+import type { AccessTable } from './caller-access';
+import { accessTableProblems, registration, startGrpcServer, type CarebookGrpcServer, type RequestContext } from './grpc-server';
 
 // The server library on its own: a catalog service definition with stand-in
 // handlers, and a readiness hook the test controls.
@@ -61,6 +62,9 @@ afterEach(async () => {
   }
 });
 
+/** Every method open to any caller: these tests are about the wrapper, not the rules. */
+const OPEN_TO_ALL = Object.fromEntries(Object.keys(CatalogServiceService).map((key) => [key, 'authenticated'])) as AccessTable<typeof CatalogServiceService>;
+
 async function start(options: { ready?: boolean | (() => Promise<void>); shutdownGraceMs?: number } = {}): Promise<Started> {
   const logs: LogRecord[] = [];
   const stream = new Writable({
@@ -76,7 +80,7 @@ async function start(options: { ready?: boolean | (() => Promise<void>); shutdow
     {
       log: pino({ level: 'debug' }, stream),
       errorDomain: DOMAIN,
-      services: [registration(SERVICE, CatalogServiceService, handlers as never)],
+      services: [registration(SERVICE, CatalogServiceService, handlers as never, OPEN_TO_ALL)],
       checkReady: async () => {
         if (typeof ready === 'function') return ready();
         if (!ready) throw new Error('database unreachable');
@@ -331,5 +335,34 @@ describe('graceful shutdown', () => {
     await Promise.all([s.server.shutdown(), s.server.shutdown()]);
     await s.server.shutdown();
     expect(s.logs.filter((l) => l.msg === 'grpc server stopped')).toHaveLength(1);
+  });
+});
+
+describe('access tables', () => {
+  it('name every method without a rule and every rule without a method', () => {
+    const { createClinic: _omitted, ...others } = OPEN_TO_ALL;
+    expect(accessTableProblems(CatalogServiceService, { ...others, createClinc: 'admin' })).toEqual([
+      '/carebook.catalog.v1.CatalogService/CreateClinic has no access rule',
+      'the access rule for createClinc names no method',
+    ]);
+    expect(accessTableProblems(CatalogServiceService, { ...OPEN_TO_ALL, getSlot: 'anyone' })).toEqual(['/carebook.catalog.v1.CatalogService/GetSlot has no access rule']);
+  });
+
+  it('stop a server from starting with an incomplete table', async () => {
+    const { getSlot: _omitted, ...others } = OPEN_TO_ALL;
+    await expect(
+      startGrpcServer(
+        {
+          log: pino({ level: 'silent' }),
+          errorDomain: DOMAIN,
+          services: [registration(SERVICE, CatalogServiceService, {} as never, others as never)],
+          checkReady: async () => {},
+          shutdownGraceMs: 0,
+          maxRequestBytes: 1024,
+        },
+        '127.0.0.1',
+        0,
+      ),
+    ).rejects.toThrow('GetSlot has no access rule');
   });
 });

@@ -9,10 +9,13 @@ import { toServiceError } from './grpc-errors';
 import { grpcServerMetrics } from './grpc-metrics';
 import { addReflection } from './reflection';
 import { DomainError } from './errors';
+import { callerIdentities, callerNotAllowedError, isAllowed, type AccessRule, type AccessTable, type CallerLists } from './caller-access';
 import { internalCredential, internalCredentialError, type CallerCredential } from './internal-credential';
 import { outageLog, type OutageLog } from './outage-log';
 import { isDatabaseUnavailable } from './postgres-errors';
 import { checkedDeserializer, RejectedRequest } from './request-decoding';
+import type { ServerTls } from './tls-config';
+import { serverChannelOptions, serverCredentials } from './transport';
 
 /** What every handler gets besides its request. */
 export interface RequestContext {
@@ -21,7 +24,7 @@ export interface RequestContext {
   log: Logger;
   /** The caller's deadline, if it set one; outgoing calls must finish before it. */
   deadline: Date | undefined;
-  /** True when the call carries the internal credential (internal-credential.ts). */
+  /** True when the call carries the internal credential (internal-credential.ts) and, under mutual TLS, comes from an internal caller. */
   internalCaller: boolean;
 }
 
@@ -37,8 +40,8 @@ export interface ServiceRegistration<S extends grpc.ServiceDefinition = grpc.Ser
   name: string;
   definition: S;
   handlers: Handlers<S>;
-  /** Methods (handler keys) only callers with the internal credential may call. */
-  internalMethods: string[];
+  /** Who may call each method (handler key): the service's one table of rules (caller-access.ts). */
+  access: Record<string, AccessRule>;
 }
 
 export interface GrpcServerOptions {
@@ -58,10 +61,11 @@ export interface GrpcServerOptions {
   internalToken?: string;
   /** Where the grpc_server_* metrics are counted; unset: not counted. */
   metrics?: Registry;
+  /** TLS, or mutual TLS when it has a CA; plaintext without. */
+  tls?: ServerTls;
+  /** Under mutual TLS, the identities the 'admin' and 'internal' rules admit; default none. */
+  callers?: CallerLists;
 }
-
-/** The largest reply a server sends, in bytes (grpc-js's own default, set explicitly). */
-export const MAX_REPLY_BYTES = 4 * 1024 * 1024;
 
 /** A started server. */
 export interface CarebookGrpcServer {
@@ -79,33 +83,55 @@ const CORRELATION_ID_HEADER = 'x-request-id';
 const MAX_CORRELATION_ID_LENGTH = 128;
 
 /**
- * Pairs a service definition with handlers of matching types; the server
- * wraps each one with correlation ids, logs and error mapping. `internalMethods`
- * need the internal credential.
+ * Pairs a service definition with handlers of matching types and with its
+ * table of access rules; the server wraps each handler with correlation ids,
+ * logs, the access rule and error mapping.
  */
-export function registration<S extends grpc.ServiceDefinition>(
-  name: string,
-  definition: S,
-  handlers: Handlers<S>,
-  internalMethods: (keyof S & string)[] = [],
-): ServiceRegistration {
-  return { name, definition, handlers, internalMethods } as unknown as ServiceRegistration;
+export function registration<S extends grpc.ServiceDefinition>(name: string, definition: S, handlers: Handlers<S>, access: AccessTable<S>): ServiceRegistration {
+  return { name, definition, handlers, access } as unknown as ServiceRegistration;
+}
+
+/** Problems of an access table against its service definition: a method without a rule, or a rule for no method. */
+export function accessTableProblems(definition: grpc.ServiceDefinition, access: Record<string, unknown>): string[] {
+  const rules = new Set(['authenticated', 'admin', 'internal']);
+  return [
+    ...Object.keys(definition)
+      .filter((key) => !rules.has(access[key] as string))
+      .map((key) => `${definition[key].path} has no access rule`),
+    ...Object.keys(access)
+      .filter((key) => !(key in definition))
+      .map((key) => `the access rule for ${key} names no method`),
+  ];
 }
 
 /** What every wrapped method shares: how to check credentials, the log of database outages, the call metrics. */
 interface CallEnvironment {
   options: GrpcServerOptions;
   credentialOf: (metadata: grpc.Metadata) => CallerCredential;
+  /** True under mutual TLS: callers are known by their certificate's identity. */
+  mutualTls: boolean;
+  callers: CallerLists;
   database: OutageLog;
   calls: ReturnType<typeof grpcServerMetrics> | undefined;
 }
 
+/**
+ * Refuses a call its rule does not admit: an internal method first needs the
+ * internal credential (UNAUTHENTICATED), then, under mutual TLS, an 'admin'
+ * or 'internal' method needs a listed identity (PERMISSION_DENIED).
+ */
+function checkAccess(rule: AccessRule, credential: CallerCredential, identities: string[], { mutualTls, callers }: CallEnvironment): void {
+  if (rule === 'internal' && credential !== 'internal') throw internalCredentialError(credential);
+  if (mutualTls && rule !== 'authenticated' && !isAllowed(rule, identities, callers)) throw callerNotAllowedError(rule, identities);
+}
+
 function wrapUnary(
   method: string,
-  internal: boolean,
+  rule: AccessRule,
   handler: (request: unknown, ctx: RequestContext) => Promise<unknown>,
-  { options, credentialOf, database, calls }: CallEnvironment,
+  environment: CallEnvironment,
 ): grpc.handleUnaryCall<unknown, unknown> {
+  const { options, credentialOf, database, mutualTls, callers, calls } = environment;
   return (call, callback) => {
     const meter = calls?.start(method);
     const incoming = call.metadata.get(CORRELATION_ID_HEADER)[0];
@@ -115,14 +141,16 @@ function wrapUnary(
     header.set(CORRELATION_ID_HEADER, correlationId);
     call.sendMetadata(header);
 
-    const log = options.log.child({ correlationId, method });
+    const identities = mutualTls ? callerIdentities(call.getAuthContext()) : [];
+    const log = options.log.child(mutualTls ? { correlationId, method, caller: identities.join(', ') } : { correlationId, method });
     const deadline = call.getDeadline();
     const credential = credentialOf(call.metadata);
-    const ctx: RequestContext = { correlationId, log, deadline: deadline === Infinity ? undefined : new Date(deadline), internalCaller: credential === 'internal' };
+    const internalCaller = credential === 'internal' && (!mutualTls || isAllowed('internal', identities, callers));
+    const ctx: RequestContext = { correlationId, log, deadline: deadline === Infinity ? undefined : new Date(deadline), internalCaller };
     const started = performance.now();
     const run = async () => {
       // An outsider is refused first, whatever it sent, and learns nothing more.
-      if (internal && credential !== 'internal') throw internalCredentialError(credential);
+      checkAccess(rule, credential, identities, environment);
       if (call.request instanceof RejectedRequest) {
         // Logged like any refusal, with why the bytes did not decode.
         log.warn({ err: call.request.error.cause, reason: call.request.error.reason }, 'request refused while decoding');
@@ -163,28 +191,37 @@ function withCheckedRequests(definition: grpc.ServiceDefinition, serviceName: st
   );
 }
 
+/** Under mutual TLS, an empty caller list closes its rule's methods to everyone: said once at start-up, since it is legal but rarely meant. */
+function warnOfClosedRules(services: ServiceRegistration[], callers: CallerLists, log: Logger): void {
+  for (const rule of ['admin', 'internal'] as const) {
+    const methods = services.flatMap((s) => Object.keys(s.access).filter((key) => s.access[key] === rule));
+    if (methods.length > 0 && callers[rule].length === 0) log.warn({ rule, methods }, 'no caller is listed for these methods: every call to them is refused');
+  }
+}
+
 /**
  * Starts a gRPC server with the given services plus grpc.health.v1 (SERVING
  * only while `checkReady` succeeds) and server reflection v1 and v1alpha.
  */
 export async function startGrpcServer(options: GrpcServerOptions, host: string, port: number): Promise<CarebookGrpcServer> {
-  const server = new grpc.Server({
-    'grpc.keepalive_permit_without_calls': 1,
-    'grpc.max_receive_message_length': options.maxRequestBytes,
-    'grpc.max_send_message_length': MAX_REPLY_BYTES,
-  });
+  const problems = options.services.flatMap((s) => accessTableProblems(s.definition, s.access));
+  if (problems.length > 0) throw new Error(`access rules do not match the services: ${problems.join('; ')}`);
+  const server = new grpc.Server(serverChannelOptions(options.maxRequestBytes));
   const registry = descriptorRegistry();
   const environment: CallEnvironment = {
     options,
     credentialOf: options.internalToken ? internalCredential(options.internalToken) : () => 'none',
+    mutualTls: options.tls?.ca !== undefined,
+    callers: options.callers ?? { admin: [], internal: [] },
     database: outageLog(options.log, 'database'),
     calls: options.metrics && grpcServerMetrics(options.metrics),
   };
+  if (environment.mutualTls) warnOfClosedRules(options.services, environment.callers, options.log);
   for (const service of options.services) {
     const definition = withCheckedRequests(service.definition, service.name, registry);
     const implementation: grpc.UntypedServiceImplementation = {};
     for (const [key, handler] of Object.entries(service.handlers)) {
-      implementation[key] = wrapUnary(definition[key].path, service.internalMethods.includes(key), handler as never, environment);
+      implementation[key] = wrapUnary(definition[key].path, service.access[key], handler as never, environment);
     }
     server.addService(definition, implementation);
   }
@@ -209,7 +246,7 @@ export async function startGrpcServer(options: GrpcServerOptions, host: string, 
   addReflection(server, reflectionPackageDefinition(), [...names, HEALTH_SERVICE_NAME]);
 
   const boundPort = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(`${host}:${port}`, serverCredentials(options.tls), (err, p) => (err ? reject(err) : resolve(p))),
   );
 
   let shuttingDown = false;
@@ -238,7 +275,8 @@ export async function startGrpcServer(options: GrpcServerOptions, host: string, 
   const readinessTimer = setInterval(checkReadiness, options.readinessIntervalMs ?? 5000);
   readinessTimer.unref();
 
-  options.log.info({ host, port: boundPort, services: names }, 'grpc server listening');
+  const transport = !options.tls ? 'plaintext' : environment.mutualTls ? 'mutual tls' : 'tls';
+  options.log.info({ host, port: boundPort, services: names, transport }, 'grpc server listening');
 
   return {
     port: boundPort,

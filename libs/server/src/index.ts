@@ -20,3 +20,6 @@ export * from './request-decoding';
 export * from './row-columns';
 export * from './sql-statements';
 export * from './validation';
+export * from './caller-access';
+export * from './tls-config';
+export * from './transport';

@@ -31,11 +31,11 @@ type RawHealthClient = grpc.Client & {
   Watch(req: { service: string }): grpc.ClientReadableStream<{ status: HealthStatus }>;
 };
 
-/** A health client for the server at `address` (host:port). */
-export function createHealthClient(address: string): HealthClient {
+/** A health client for the server at `address` (host:port); plaintext unless `channelCredentials` say otherwise. */
+export function createHealthClient(address: string, channelCredentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()): HealthClient {
   const definition = loadSync(protoPath, { enums: String, defaults: true, keepCase: true });
   const Health = grpc.loadPackageDefinition(definition).grpc as unknown as { health: { v1: { Health: grpc.ServiceClientConstructor } } };
-  const client = new Health.health.v1.Health(address, grpc.credentials.createInsecure()) as unknown as RawHealthClient;
+  const client = new Health.health.v1.Health(address, channelCredentials) as unknown as RawHealthClient;
   return {
     check: (service, timeoutMs = 5_000) =>
       new Promise((resolve, reject) =>

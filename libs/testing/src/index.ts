@@ -11,3 +11,4 @@ export * from './secrets';
 export * from './metrics-scrape';
 export * from './fuzz';
 export { readPrismaSchema, type ExpectedSchema, type ExpectedTable } from './prisma-model';
+export * from './certificates';

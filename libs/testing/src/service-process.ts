@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { fileURLToPath } from 'node:url';
 import { createHealthClient } from './health-client';
 import { pollUntil } from './poll';
@@ -19,9 +20,9 @@ export interface ServiceProcess {
   errorLogs(): string[];
 }
 
-/** Polls grpc.health.v1 at `address` until it reports SERVING. */
-export async function waitUntilServing(address: string, timeoutMs = 30_000): Promise<void> {
-  const health = createHealthClient(address);
+/** Polls grpc.health.v1 at `address` until it reports SERVING; `credentials` for a server that speaks TLS. */
+export async function waitUntilServing(address: string, timeoutMs = 30_000, credentials?: ChannelCredentials): Promise<void> {
+  const health = createHealthClient(address, credentials);
   try {
     await pollUntil(`${address} SERVING`, async () => ((await health.check('', 1000)) === 'SERVING' ? true : undefined), timeoutMs, 100);
   } finally {
@@ -47,12 +48,13 @@ export const PRODUCTION_NODE_FLAGS = ['--enable-source-maps', '--max-semi-space-
 const commandLine = (app: string, build: ServiceBuild) =>
   build === 'bundle' ? [...PRODUCTION_NODE_FLAGS, `dist/apps/${app}/main.mjs`] : ['--import', 'tsx', `apps/${app}/src/main.ts`];
 
-/** Starts the service `app` with `env` on `port` and waits until it reports SERVING. */
+/** Starts the service `app` with `env` on `port` and waits until it reports SERVING (asked with `credentials`, if the server speaks TLS). */
 export async function startServiceProcess(
   app: 'catalog' | 'booking',
   port: number,
   env: Record<string, string>,
   build: ServiceBuild = 'source',
+  credentials?: ChannelCredentials,
 ): Promise<ServiceProcess> {
   const child: ChildProcess = spawn(process.execPath, commandLine(app, build), {
     cwd: root,
@@ -72,7 +74,7 @@ export async function startServiceProcess(
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const address = `127.0.0.1:${port}`;
   try {
-    await Promise.race([waitUntilServing(address), exited.then((code) => Promise.reject(new Error(`${app} exited with ${code}: ${stderr}`)))]);
+    await Promise.race([waitUntilServing(address, 30_000, credentials), exited.then((code) => Promise.reject(new Error(`${app} exited with ${code}: ${stderr}`)))]);
   } catch (err) {
     child.kill('SIGKILL');
     throw err;

@@ -1,4 +1,4 @@
-import { Client, credentials, Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, status, type ChannelCredentials, type ChannelOptions, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { readStatusDetails } from '@carebook/server';
 
 // Unary calls with bytes the caller encoded, and the size of everything that
@@ -39,9 +39,10 @@ const metadataBytes = (metadata: Metadata | undefined) =>
     0,
   );
 
-/** A grpc-js client to `address` that accepts replies of any size, so the test sees how big they are. */
-export function createRawClient(address: string): Client {
-  return new Client(address, credentials.createInsecure(), {
+/** A grpc-js client to `address` that accepts replies of any size, so the test sees how big they are; plaintext unless `channelCredentials` say otherwise. */
+export function createRawClient(address: string, channelCredentials: ChannelCredentials = credentials.createInsecure(), options: ChannelOptions = {}): Client {
+  return new Client(address, channelCredentials, {
+    ...options,
     'grpc.max_receive_message_length': -1,
     'grpc.max_send_message_length': -1,
     'grpc.max_metadata_size': 64 * 1024 * 1024,
