@@ -9,6 +9,7 @@ import {
   secret,
   secretList,
   text,
+  tracingConfigSpec,
 } from '@carebook/server';
 
 const bookingConfigSpec = {
@@ -30,6 +31,7 @@ const bookingConfigSpec = {
   BOOKING_TAKEN_SLOT_MEMORY_MS: integer('how long a process answers SLOT_UNAVAILABLE from memory for a slot it saw taken; 0: always ask catalog', 1_000, 0, 60_000),
   BOOKING_METRICS_PORT: integer('port of the Prometheus metrics endpoint (GET /metrics, on BOOKING_HOST); 0: none', 9464, 0, 65535),
   LOG_LEVEL: logLevel,
+  ...tracingConfigSpec,
 };
 
 export type BookingConfig = ReturnType<typeof loadBookingConfig>;

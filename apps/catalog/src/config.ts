@@ -8,6 +8,7 @@ import {
   secret,
   secretList,
   text,
+  tracingConfigSpec,
 } from '@carebook/server';
 
 const catalogConfigSpec = {
@@ -22,6 +23,7 @@ const catalogConfigSpec = {
   CAREBOOK_PAGE_TOKEN_KEY: secretList('HMAC keys of page tokens, comma-separated: the first signs, all verify; `npm start` generates one', MIN_PAGE_TOKEN_KEY_LENGTH),
   CATALOG_MAX_REQUEST_BYTES: integer('largest request accepted, in bytes', 256 * 1024, 1024, 4 * 1024 * 1024),
   LOG_LEVEL: logLevel,
+  ...tracingConfigSpec,
 };
 
 export type CatalogConfig = ReturnType<typeof loadCatalogConfig>;

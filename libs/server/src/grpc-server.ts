@@ -11,6 +11,7 @@ import { internalCredential, internalCredentialError, type CallerCredential } fr
 import { outageLog, type OutageLog } from './outage-log';
 import { isDatabaseUnavailable } from './postgres-errors';
 import { checkedDeserializer, RejectedRequest } from './request-decoding';
+import { startServerSpan, withContext } from './tracing-spans';
 
 /** What every handler gets besides its request. */
 export interface RequestContext {
@@ -107,7 +108,10 @@ function wrapUnary(
     header.set(CORRELATION_ID_HEADER, correlationId);
     call.sendMetadata(header);
 
-    const log = options.log.child({ correlationId, method });
+    // The call's SERVER span, continuing the caller's trace if it sent one;
+    // the handler runs under it, so database and outgoing calls are its children.
+    const span = startServerSpan(method, call.metadata);
+    const log = options.log.child(span.traceId ? { correlationId, method, traceId: span.traceId } : { correlationId, method });
     const deadline = call.getDeadline();
     const credential = credentialOf(call.metadata);
     const ctx: RequestContext = { correlationId, log, deadline: deadline === Infinity ? undefined : new Date(deadline), internalCaller: credential === 'internal' };
@@ -122,10 +126,11 @@ function wrapUnary(
       }
       return handler(call.request, ctx);
     };
-    run().then(
+    withContext(span.context, run).then(
       (response) => {
         database.succeeded();
         log.debug({ ms: Math.round(performance.now() - started) }, 'call ok');
+        span.end(grpc.status.OK);
         callback(null, response);
       },
       (err: unknown) => {
@@ -134,6 +139,7 @@ function wrapUnary(
         if (err instanceof DomainError) log.info({ ms, code: error.code, reason: err.reason }, 'call refused');
         else if (isDatabaseUnavailable(err)) database.failed(err);
         else log.error({ ms, err }, 'call failed');
+        span.end(error.code);
         callback(error);
       },
     );

@@ -15,4 +15,6 @@ export * from './postgres-errors';
 export * from './prepared-statements';
 export * from './prisma';
 export * from './request-decoding';
+export * from './tracing';
+export * from './tracing-spans';
 export * from './validation';
