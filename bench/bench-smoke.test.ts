@@ -37,6 +37,14 @@ it('runs every scenario, baseline and peer strategy at smoke scale and writes it
     expect(s.result!.latencyMs.p99, name).toBeGreaterThanOrEqual(s.result!.latencyMs.p50);
     expect(Object.keys(s.cpuMsPerOp!)).toEqual(expect.arrayContaining(['catalog', 'booking', 'bench']));
   }
+  // Booking with tracing on, against the untraced book of the same run; the stub collector got its spans.
+  const traced = byName['book-traced'];
+  expect(traced.result!.ops).toBeGreaterThan(0);
+  expect(traced.result!.errorCount).toBe(0);
+  expect(traced.baseline!.result).toEqual(byName.book.result);
+  expect(traced.throughputRatio).toBeGreaterThan(0);
+  expect(traced.extra).toMatchObject({ exportRequests: { unreadable: 0 } });
+  expect((traced.extra as { spansPerBooking: number }).spansPerBooking).toBeGreaterThan(3);
   // Search is also set against its statement unprepared.
   expect((byName.search.extra as { unpreparedBaseline: { throughput: number } }).unpreparedBaseline.throughput).toBeGreaterThan(0);
   // FindNextAvailable runs when the generated client has it, and is skipped with a note otherwise.
@@ -61,7 +69,7 @@ it('runs every scenario, baseline and peer strategy at smoke scale and writes it
 
   // The JSON and the Markdown table were written.
   const written = JSON.parse(await readFile(run.files!.json, 'utf8')) as BenchReport;
-  expect(written.scenarios.map((s) => s.name)).toEqual(['search', 'find-next', 'book', 'rush', 'cancel-rebook']);
+  expect(written.scenarios.map((s) => s.name)).toEqual(['search', 'find-next', 'book', 'book-traced', 'rush', 'cancel-rebook']);
   expect(await readFile(run.files!.markdown, 'utf8')).toContain('| Scenario | Clients | Ops | ops/s |');
   expect(report.targets.map((t) => t.target)).toContain('rush: exactly 10 winners');
 }, 240_000);

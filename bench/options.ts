@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['search', 'find-next', 'book', 'rush', 'cancel-rebook', 'peers'] as const;
+export const SCENARIOS = ['search', 'find-next', 'book', 'book-traced', 'rush', 'cancel-rebook', 'peers'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** Everything a benchmark run is told. */

@@ -11,6 +11,7 @@ import { say } from './progress';
 import { judgeTargets, toMarkdown, writeReport, type BenchReport, type ScalePoint } from './report';
 import { peakRssMbOf, sampleProcess } from './resources';
 import { bookScenario } from './scenarios/book';
+import { bookTracedScenario, relateToUntraced } from './scenarios/book-traced';
 import { cancelRebookScenario } from './scenarios/cancel-rebook';
 import { findNextScenario } from './scenarios/find-next';
 import { rushScenario } from './scenarios/rush';
@@ -29,6 +30,7 @@ const SCENARIO_RUNNERS: Record<Exclude<ScenarioName, 'peers'>, (ctx: BenchContex
   search: searchScenario,
   'find-next': findNextScenario,
   book: bookScenario,
+  'book-traced': bookTracedScenario,
   rush: rushScenario,
   'cancel-rebook': cancelRebookScenario,
 };
@@ -170,6 +172,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
         scenarios.push({ name, title: name, skipped: `failed: ${message}`, failures: [message] });
       }
     }
+    relateToUntraced(scenarios);
     for (const p of peers) {
       const careful = p.name.startsWith('carebook') || p.name.startsWith('SERIALIZABLE');
       if (careful && p.doubleBookings) failures.push(`peer ${p.name}: ${p.doubleBookings} double bookings`);

@@ -41,6 +41,8 @@ export async function startServices(options: {
   cpuProfDir?: string;
   /** booking's deadline for catalog calls; unset: the service's default. */
   catalogTimeoutMs?: number;
+  /** More environment for both services (the tracing scenario's OTEL_* variables). */
+  env?: Record<string, string>;
 }): Promise<Services> {
   const profiling: Record<string, string> = {};
   if (options.cpuProfDir) {
@@ -50,8 +52,11 @@ export async function startServices(options: {
   }
   await buildBundles();
   const [catalogPort, bookingPort] = await Promise.all([freePort(), freePort()]);
+  // Untraced unless asked, whatever the shell's OTEL_* variables say.
+  const env = { OTEL_TRACES_EXPORTER: 'none', ...options.env };
   const catalog = await startServiceProcess('catalog', catalogPort, {
     ...profiling,
+    ...env,
     LOG_LEVEL: 'warn',
     CATALOG_PORT: String(catalogPort),
     CATALOG_DATABASE_URL: options.catalogUrl,
@@ -61,6 +66,7 @@ export async function startServices(options: {
   try {
     booking = await startServiceProcess('booking', bookingPort, {
       ...profiling,
+      ...env,
       LOG_LEVEL: 'warn',
       BOOKING_PORT: String(bookingPort),
       BOOKING_DATABASE_URL: options.bookingUrl,

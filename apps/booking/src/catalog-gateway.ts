@@ -1,6 +1,6 @@
 import { Metadata, status as Code } from '@grpc/grpc-js';
-import { SlotStatus, type CatalogClient, type Slot as SlotMessage } from '@carebook/proto/catalog';
-import { DeadlineExceededError, isServiceError, readStatusDetails, UnavailableError, type OutageLog } from '@carebook/server';
+import { CatalogServiceService, SlotStatus, type CatalogClient, type Slot as SlotMessage } from '@carebook/proto/catalog';
+import { DeadlineExceededError, isServiceError, readStatusDetails, tracedClientCall, UnavailableError, type OutageLog } from '@carebook/server';
 
 /** A catalog slot as booking needs it. */
 export interface CatalogSlot {
@@ -72,10 +72,20 @@ export function catalogGateway(client: CatalogClient, { timeoutMs, internalToken
     return { deadline: new Date(Math.min(own, callerBound)), metadata };
   }
 
-  /** Runs one call; its answer, whatever it is, shows catalog reachable, and a transport failure unreachable. */
-  async function call<T>(run: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one call of `method` for `caller`, in a CLIENT span whose trace
+   * context travels in the call's metadata. Its answer, whatever it is, shows
+   * catalog reachable, and a transport failure unreachable.
+   */
+  async function call<T>(
+    method: keyof typeof CatalogServiceService,
+    caller: CallerContext,
+    run: (callSettings: { deadline: Date; metadata: Metadata }) => Promise<T>,
+  ): Promise<T> {
     try {
-      const result = await run();
+      // Before the span: a deadline already past makes no call at all.
+      const callSettings = settings(caller);
+      const result = await tracedClientCall(CatalogServiceService[method].path, callSettings.metadata, () => run(callSettings));
       reachability.succeeded();
       return result;
     } catch (err) {
@@ -103,7 +113,7 @@ export function catalogGateway(client: CatalogClient, { timeoutMs, internalToken
     /** The slot, or undefined if catalog does not know it. */
     async findSlot(slotId: string, caller: CallerContext = {}): Promise<CatalogSlot | undefined> {
       try {
-        const { slot } = await call(() => client.getSlot({ id: slotId }, settings(caller)));
+        const { slot } = await call('getSlot', caller, (c) => client.getSlot({ id: slotId }, c));
         return toCatalogSlot(slot);
       } catch (err) {
         if (isNotFound(err)) return undefined;
@@ -114,7 +124,7 @@ export function catalogGateway(client: CatalogClient, { timeoutMs, internalToken
     /** Claims the slot for `claimId` (idempotent); catalog refuses it once its database clock reaches `claimDeadline`. */
     async claimSlot(slotId: string, claimId: string, claimDeadline: Date, caller: CallerContext = {}): Promise<ClaimOutcome> {
       try {
-        const { slot } = await call(() => client.claimSlot({ slotId, claimId, deadline: claimDeadline }, settings(caller)));
+        const { slot } = await call('claimSlot', caller, (c) => client.claimSlot({ slotId, claimId, deadline: claimDeadline }, c));
         return { claimed: true, slot: toCatalogSlot(slot) };
       } catch (err) {
         const reason = reasonOf(err);
@@ -128,7 +138,7 @@ export function catalogGateway(client: CatalogClient, { timeoutMs, internalToken
     /** Releases the slot if `claimId` holds it; a slot held by another claim, open or gone is left alone. */
     async releaseSlot(slotId: string, claimId: string, caller: CallerContext = {}): Promise<ReleaseOutcome> {
       try {
-        await call(() => client.releaseSlot({ slotId, claimId }, settings(caller)));
+        await call('releaseSlot', caller, (c) => client.releaseSlot({ slotId, claimId }, c));
         return 'released';
       } catch (err) {
         if (reasonOf(err) === 'CLAIM_MISMATCH' || isNotFound(err)) return 'not_held';

@@ -18,6 +18,7 @@ import {
   type ClientTls,
   type ConfigCheck,
   type ServerTls,
+  tracingConfigSpec,
 } from '@carebook/server';
 
 const bookingConfigSpec = {
@@ -46,6 +47,7 @@ const bookingConfigSpec = {
   CATALOG_CLIENT_TLS_KEY_FILE: privateKeyFile('PEM private key of CATALOG_CLIENT_TLS_CERT_FILE'),
   CATALOG_CLIENT_TLS_SERVER_NAME: optionalText("name catalog's certificate must carry, when CATALOG_ADDRESS's host is not it (an IP, several addresses)"),
   LOG_LEVEL: logLevel,
+  ...tracingConfigSpec,
 };
 
 type BookingSpecConfig = { [K in keyof typeof bookingConfigSpec]: ReturnType<(typeof bookingConfigSpec)[K]['parse']> };

@@ -1,6 +1,17 @@
 import { fileURLToPath } from 'node:url';
 import { createCatalogClient } from '@carebook/proto/catalog';
-import { channelCredentials, clientChannelOptions, configOrExit, createLogger, createMetricsRegistry, exitOnSignals, grpcClientMetrics, migrateDatabase } from '@carebook/server';
+import {
+  channelCredentials,
+  clientChannelOptions,
+  configOrExit,
+  createLogger,
+  createMetricsRegistry,
+  exitOnSignals,
+  grpcClientMetrics,
+  migrateDatabase,
+  startTracing,
+  tracingOptions,
+} from '@carebook/server';
 import { bookingTransport, loadBookingConfig } from './config';
 import { createBookingDatabase } from './db';
 import { startBookingService } from './server';
@@ -10,6 +21,8 @@ const migrationsDir = fileURLToPath(new URL('../../../prisma/booking/migrations'
 async function main(): Promise<void> {
   const config = configOrExit('booking', () => loadBookingConfig());
   const log = createLogger('booking', config.LOG_LEVEL);
+  // Off unless OTEL_TRACES_EXPORTER names an exporter (docs/operations.md, section 6).
+  const tracing = await startTracing(tracingOptions(config, 'booking', log));
   await migrateDatabase(config.BOOKING_DATABASE_URL, migrationsDir, log);
   const { prisma, sql } = createBookingDatabase(config.BOOKING_DATABASE_URL, config.BOOKING_DB_POOL_SIZE);
   const metrics = createMetricsRegistry('booking');
@@ -47,6 +60,7 @@ async function main(): Promise<void> {
     await service.shutdown();
     catalog.close();
     await prisma.$disconnect();
+    await tracing.shutdown();
   }, log);
 }
 

@@ -15,6 +15,7 @@ import {
   text,
   type CallerLists,
   type ServerTls,
+  tracingConfigSpec,
 } from '@carebook/server';
 
 const catalogConfigSpec = {
@@ -35,6 +36,7 @@ const catalogConfigSpec = {
   CATALOG_ADMIN_CALLERS: callerList('under mutual TLS, comma-separated certificate URI SANs that may write clinics, doctors, schedules and slots; empty: no one'),
   CATALOG_CLAIM_CALLERS: callerList('under mutual TLS, comma-separated certificate URI SANs that may claim and release slots (with the internal token); empty: no one'),
   LOG_LEVEL: logLevel,
+  ...tracingConfigSpec,
 };
 
 const tlsCheck = serverTlsCheck({

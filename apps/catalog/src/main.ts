@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { configOrExit, createLogger, createMetricsRegistry, exitOnSignals, migrateDatabase } from '@carebook/server';
+import { configOrExit, createLogger, createMetricsRegistry, exitOnSignals, migrateDatabase, startTracing, tracingOptions } from '@carebook/server';
 import { catalogTransport, loadCatalogConfig } from './config';
 import { createCatalogDatabase } from './db';
 import { startCatalogServer } from './server';
@@ -9,6 +9,8 @@ const migrationsDir = fileURLToPath(new URL('../../../prisma/catalog/migrations'
 async function main(): Promise<void> {
   const config = configOrExit('catalog', () => loadCatalogConfig());
   const log = createLogger('catalog', config.LOG_LEVEL);
+  // Off unless OTEL_TRACES_EXPORTER names an exporter (docs/operations.md, section 6).
+  const tracing = await startTracing(tracingOptions(config, 'catalog', log));
   await migrateDatabase(config.CATALOG_DATABASE_URL, migrationsDir, log);
   const { prisma, sql } = createCatalogDatabase(config.CATALOG_DATABASE_URL, config.CATALOG_DB_POOL_SIZE);
   const server = await startCatalogServer(
@@ -29,6 +31,7 @@ async function main(): Promise<void> {
   exitOnSignals(async () => {
     await server.shutdown();
     await prisma.$disconnect();
+    await tracing.shutdown();
   }, log);
 }
 

@@ -16,6 +16,7 @@ import { isDatabaseUnavailable } from './postgres-errors';
 import { checkedDeserializer, RejectedRequest } from './request-decoding';
 import type { ServerTls } from './tls-config';
 import { serverChannelOptions, serverCredentials } from './transport';
+import { startServerSpan, withContext } from './tracing-spans';
 
 /** What every handler gets besides its request. */
 export interface RequestContext {
@@ -142,7 +143,15 @@ function wrapUnary(
     call.sendMetadata(header);
 
     const identities = mutualTls ? callerIdentities(call.getAuthContext()) : [];
-    const log = options.log.child(mutualTls ? { correlationId, method, caller: identities.join(', ') } : { correlationId, method });
+    // The call's SERVER span, continuing the caller's trace if it sent one;
+    // the handler runs under it, so database and outgoing calls are its children.
+    const span = startServerSpan(method, call.metadata);
+    const log = options.log.child({
+      correlationId,
+      method,
+      ...(mutualTls && { caller: identities.join(', ') }),
+      ...(span.traceId && { traceId: span.traceId }),
+    });
     const deadline = call.getDeadline();
     const credential = credentialOf(call.metadata);
     const internalCaller = credential === 'internal' && (!mutualTls || isAllowed('internal', identities, callers));
@@ -158,11 +167,12 @@ function wrapUnary(
       }
       return handler(call.request, ctx);
     };
-    run().then(
+    withContext(span.context, run).then(
       (response) => {
         database.succeeded();
         log.debug({ ms: Math.round(performance.now() - started) }, 'call ok');
         meter?.end(grpc.status.OK);
+        span.end(grpc.status.OK);
         callback(null, response);
       },
       (err: unknown) => {
@@ -172,6 +182,7 @@ function wrapUnary(
         else if (isDatabaseUnavailable(err)) database.failed(err);
         else log.error({ ms, err }, 'call failed');
         meter?.end(error.code);
+        span.end(error.code);
         callback(error);
       },
     );

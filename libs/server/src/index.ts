@@ -19,6 +19,8 @@ export * from './prisma';
 export * from './request-decoding';
 export * from './row-columns';
 export * from './sql-statements';
+export * from './tracing';
+export * from './tracing-spans';
 export * from './validation';
 export * from './caller-access';
 export * from './tls-config';

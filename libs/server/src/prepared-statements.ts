@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { tracedQuery } from './tracing-spans';
 
 /**
  * A statement of a service's hot path, sent by name: PostgreSQL parses and
@@ -28,8 +29,10 @@ export function preparedByText(prefix: string, text: string): PreparedStatement 
 /** The one pool of a service process, shared with its Prisma Client (its counts feed the pool metrics). */
 export type SqlPool = Pick<pg.Pool, 'query' | 'totalCount' | 'idleCount' | 'waitingCount'>;
 
-/** Runs `statement` with `values` and returns its rows. */
+/** Runs `statement` with `values` and returns its rows, in a database span named after the statement (tracing-spans.ts). */
 export async function queryPrepared<Row extends pg.QueryResultRow>(pool: SqlPool, statement: PreparedStatement, values: unknown[]): Promise<Row[]> {
-  const { rows } = await pool.query<Row>({ name: statement.name, text: statement.text, values });
-  return rows;
+  return tracedQuery(statement.name, async () => {
+    const { rows } = await pool.query<Row>({ name: statement.name, text: statement.text, values });
+    return rows;
+  });
 }
