@@ -89,19 +89,40 @@ export function catalogGateway(client: CatalogClient, { timeoutMs, internalToken
       reachability.succeeded();
       return result;
     } catch (err) {
-      if (isServiceError(err) && (err.code === Code.UNAVAILABLE || err.code === Code.DEADLINE_EXCEEDED || err.code === Code.CANCELLED)) {
-        reachability.failed(err);
-      } else reachability.succeeded();
+      if (isUnusable(err)) reachability.failed(err);
+      else reachability.succeeded();
       throw err;
     }
+  }
+
+  /**
+   * True when the call did not reach catalog, or catalog refused booking's
+   * credential: a transport failure carries no ErrorInfo of catalog's, while
+   * catalog's own answers (CLAIM_DEADLINE_PASSED, say) do and show it
+   * reachable. A refused credential is a misconfiguration that, like an
+   * outage, stops every booking until someone fixes it.
+   */
+  function isUnusable(err: unknown): boolean {
+    if (!isServiceError(err)) return false;
+    if (err.code === Code.UNAUTHENTICATED || err.code === Code.PERMISSION_DENIED) return true;
+    const transport = err.code === Code.UNAVAILABLE || err.code === Code.DEADLINE_EXCEEDED || err.code === Code.CANCELLED;
+    return transport && readStatusDetails(err).errorInfo === undefined;
   }
 
   const reasonOf = (err: unknown): string | undefined => (isServiceError(err) ? readStatusDetails(err).errorInfo?.reason : undefined);
   const isNotFound = (err: unknown) => isServiceError(err) && err.code === Code.NOT_FOUND;
 
-  /** Rethrows transport failures as domain errors, and anything else unchanged. */
+  /** Rethrows transport failures and a refused credential as domain errors, and anything else unchanged. */
   function rethrowTransport(err: unknown): never {
     if (isServiceError(err)) {
+      if (err.code === Code.UNAUTHENTICATED || err.code === Code.PERMISSION_DENIED) {
+        throw new UnavailableError(
+          "catalog refused booking's internal credential (CATALOG_INTERNAL_TOKEN, or the certificate identity under mutual TLS); retrying the same request is safe once it is fixed",
+          'CATALOG_REFUSED_CREDENTIAL',
+          {},
+          { cause: err },
+        );
+      }
       if (err.code === Code.DEADLINE_EXCEEDED) throw new DeadlineExceededError('catalog did not answer in time', 'CATALOG_TIMEOUT', {}, { cause: err });
       if (err.code === Code.UNAVAILABLE || err.code === Code.CANCELLED)
         throw new UnavailableError('catalog is unavailable; retrying the same request is safe', 'CATALOG_UNAVAILABLE', {}, { cause: err });
@@ -121,8 +142,11 @@ export function catalogGateway(client: CatalogClient, { timeoutMs, internalToken
       }
     },
 
-    /** Claims the slot for `claimId` (idempotent); catalog refuses it once its database clock reaches `claimDeadline`. */
-    async claimSlot(slotId: string, claimId: string, claimDeadline: Date, caller: CallerContext = {}): Promise<ClaimOutcome> {
+    /**
+     * Claims the slot for `claimId` (idempotent); catalog refuses it once its
+     * database clock reaches `claimDeadline`, if given (else the call's own deadline).
+     */
+    async claimSlot(slotId: string, claimId: string, claimDeadline: Date | undefined, caller: CallerContext = {}): Promise<ClaimOutcome> {
       try {
         const { slot } = await call('claimSlot', caller, (c) => client.claimSlot({ slotId, claimId, deadline: claimDeadline }, c));
         return { claimed: true, slot: toCatalogSlot(slot) };
@@ -133,6 +157,12 @@ export function catalogGateway(client: CatalogClient, { timeoutMs, internalToken
         if (isNotFound(err)) return { claimed: false, why: 'not_found' };
         rethrowTransport(err);
       }
+    },
+
+    /** Asks catalog anything, to learn whether it answers again after an outage; never throws. */
+    async probe(): Promise<void> {
+      // A slot no one has: NOT_FOUND is an answer, and so reachable.
+      await call('getSlot', {}, (c) => client.getSlot({ id: '00000000-0000-4000-8000-000000000000' }, c)).catch(() => undefined);
     },
 
     /** Releases the slot if `claimId` holds it; a slot held by another claim, open or gone is left alone. */

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
       port: config.BOOKING_PORT,
       shutdownGraceMs: config.BOOKING_SHUTDOWN_GRACE_MS,
       catalogTimeoutMs: config.CATALOG_RPC_TIMEOUT_MS,
-      catalogInternalToken: config.CATALOG_INTERNAL_TOKEN,
+      catalogInternalToken: config.CATALOG_INTERNAL_TOKEN[0],
       pageTokenKeys: config.CAREBOOK_PAGE_TOKEN_KEY,
       maxRequestBytes: config.BOOKING_MAX_REQUEST_BYTES,
       reconcileGraceMs: config.BOOKING_RECONCILE_GRACE_MS,

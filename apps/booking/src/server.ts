@@ -117,8 +117,9 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
     gate: slotGate(options.takenSlotMemoryMs),
   });
   const patients = patientsService(patientsRepo(deps.prisma));
-  const resolver = conflictResolver(conflicts, appointmentRows, catalog, deps.log);
-  const reconciler = pendingReconciler(appointmentRows, settlement, resolver, deps.log, { graceMs: options.reconcileGraceMs });
+  const resolver = conflictResolver({ conflicts, appointments: appointmentRows, catalog, releases, log: deps.log });
+  const catalogHealth = { probe: catalog.probe, get down() { return reachability.down; } };
+  const reconciler = pendingReconciler(appointmentRows, settlement, resolver, catalogHealth, deps.log, { graceMs: options.reconcileGraceMs });
   const tokens = pageTokens(options.pageTokenKeys);
 
   const server = await startGrpcServer(

@@ -2,7 +2,13 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppointmentStatus, type Patient } from '@carebook/proto/booking';
 import type { Slot } from '@carebook/proto/catalog';
-import { checkBookingInvariants, expectGrpcError } from '@carebook/testing';
+import { createLogger, outageLog } from '@carebook/server';
+import { checkBookingInvariants, expectGrpcError, TEST_INTERNAL_TOKEN } from '@carebook/testing';
+import { appointmentsRepo } from '../src/appointments/repo';
+import { catalogGateway } from '../src/catalog-gateway';
+import { conflictResolver } from '../src/conflicts/resolver';
+import { releaseDispatcher } from '../src/releases/dispatcher';
+import { releasesRepo } from '../src/releases/repo';
 import { book, createPatient, createSchedule, newRequestId, storedAppointment, storedSlot } from './booking-fixtures';
 import { startBookingUnderTest, TEST_BOOKING_OPTIONS, type BookingUnderTest } from './harness';
 
@@ -25,7 +31,7 @@ beforeAll(async () => {
   // No memory of taken slots, so every booking asks catalog.
   sys = await startBookingUnderTest({ takenSlotMemoryMs: 0 });
   [alice, bob, carol] = await Promise.all([createPatient(sys.client), createPatient(sys.client), createPatient(sys.client)]);
-  ({ slots } = await createSchedule(sys.catalog.client, 6));
+  ({ slots } = await createSchedule(sys.catalog.client, 8));
 });
 afterAll(() => sys?.close());
 
@@ -111,5 +117,43 @@ describe('a slot taken from under a booked appointment', () => {
     await sys.service.reconciler.reconcileOnce();
     expect(await conflictsOf(appointment.id)).toEqual([{ slot_id: slot.id, resolution: 'not_booked', resolved: true }]);
     await sys.catalog.client.releaseSlot({ slotId: slot.id, claimId: stranger });
+  });
+});
+
+describe('the resolver', () => {
+  /** The resolver of the running service, but with `beforeClaim` run just before each re-claim reaches catalog. */
+  function resolverWith(beforeClaim: () => Promise<unknown>) {
+    const log = createLogger('test', 'silent');
+    const catalog = catalogGateway(sys.catalogClientOfBooking, { timeoutMs: 2000, internalToken: TEST_INTERNAL_TOKEN, reachability: outageLog(log, 'catalog') });
+    const appointments = appointmentsRepo(sys.prisma, sys.sql, { releaseLeaseMs: 2000 });
+    const releases = releaseDispatcher(releasesRepo(sys.prisma), catalog, log, { maxBackoffMs: 1000, leaseMs: 2000 });
+    const slowCatalog = { claimSlot: async (...args: Parameters<typeof catalog.claimSlot>) => (await beforeClaim(), catalog.claimSlot(...args)) };
+    return conflictResolver({ conflicts: sys.service.conflicts, appointments, catalog: slowCatalog, releases, log });
+  }
+
+  async function conflictFor(slot: Slot, appointmentId: string): Promise<void> {
+    await expectGrpcError(sys.client.bookAppointment({ slotId: slot.id, patientId: bob.id, requestId: newRequestId(), reason: '' }), status.FAILED_PRECONDITION, {
+      reason: 'SLOT_UNAVAILABLE',
+    });
+    expect(await conflictsOf(appointmentId)).toEqual([{ slot_id: slot.id, resolution: null, resolved: false }]);
+  }
+
+  it('gives the slot back when the appointment is cancelled between its read and the re-claim', async () => {
+    const { slot, appointment } = await bookedThenTaken();
+    await conflictFor(slot, appointment.id);
+    // The cancellation's own release finds the slot open and does nothing; the re-claim then lands.
+    const resolver = resolverWith(() => sys.client.cancelAppointment({ id: appointment.id, reason: 'cancelled meanwhile' }));
+    expect(await resolver.resolveOnce()).toBe(1);
+    expect(await conflictsOf(appointment.id)).toEqual([{ slot_id: slot.id, resolution: 'not_booked', resolved: true }]);
+    expect(await storedSlot(sys.catalog, slot.id)).toEqual({ status: 'open', claim_id: null });
+    expect((await invariants()).violations).toEqual([]);
+  });
+
+  it('closes the conflict as slot_gone when catalog no longer has the slot', async () => {
+    const { slot, appointment } = await bookedThenTaken();
+    await conflictFor(slot, appointment.id);
+    await sys.catalog.sql.query('DELETE FROM slot WHERE id = $1', [slot.id]);
+    await sys.service.reconciler.reconcileOnce();
+    expect(await conflictsOf(appointment.id)).toEqual([{ slot_id: slot.id, resolution: 'slot_gone', resolved: true }]);
   });
 });

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
       host: config.CATALOG_HOST,
       port: config.CATALOG_PORT,
       shutdownGraceMs: config.CATALOG_SHUTDOWN_GRACE_MS,
-      internalToken: config.CATALOG_INTERNAL_TOKEN,
+      internalTokens: config.CATALOG_INTERNAL_TOKEN,
       pageTokenKeys: config.CAREBOOK_PAGE_TOKEN_KEY,
       maxRequestBytes: config.CATALOG_MAX_REQUEST_BYTES,
       metricsAddress: config.CATALOG_METRICS_PORT === 0 ? undefined : { host: config.CATALOG_HOST, port: config.CATALOG_METRICS_PORT },

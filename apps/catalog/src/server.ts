@@ -50,8 +50,8 @@ export interface CatalogServerOptions {
   host: string;
   port: number;
   shutdownGraceMs: number;
-  /** The bearer token of internal callers (CATALOG_INTERNAL_TOKEN): only they may claim and release slots, or see claim ids. */
-  internalToken: string;
+  /** The bearer tokens of internal callers (CATALOG_INTERNAL_TOKEN), any of which is accepted: only they may claim and release slots, or see claim ids. */
+  internalTokens: readonly string[];
   /** Keys of page tokens (CAREBOOK_PAGE_TOKEN_KEY): the first signs, all verify. */
   pageTokenKeys: string[];
   /** The largest request accepted (CATALOG_MAX_REQUEST_BYTES); default DEFAULT_CATALOG_MAX_REQUEST_BYTES. */
@@ -103,7 +103,7 @@ export async function startCatalogServer(deps: CatalogDeps, options: CatalogServ
       checkReady: () => pingDatabase(deps.prisma),
       shutdownGraceMs: options.shutdownGraceMs,
       maxRequestBytes: options.maxRequestBytes ?? DEFAULT_CATALOG_MAX_REQUEST_BYTES,
-      internalToken: options.internalToken,
+      internalTokens: options.internalTokens,
       metrics: deps.metrics,
       tls: options.tls,
       callers: options.callers,

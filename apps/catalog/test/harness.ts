@@ -35,7 +35,9 @@ export interface CatalogUnderTest {
 }
 
 /** Overrides for one test file's catalog: the schedules' clock and horizon, the background loop's interval, the request size cap, TLS and its callers (the harness's own clients stay plaintext). */
-export interface CatalogTestOptions extends Pick<CatalogServerOptions, 'slotHorizonDays' | 'materialiseIntervalMs' | 'maxRequestBytes' | 'tls' | 'callers'> {
+export interface CatalogTestOptions
+  extends Pick<CatalogServerOptions, 'slotHorizonDays' | 'materialiseIntervalMs' | 'maxRequestBytes' | 'tls' | 'callers'>,
+    Partial<Pick<CatalogServerOptions, 'internalTokens'>> {
   now?: () => Date;
 }
 
@@ -44,7 +46,7 @@ export const TEST_CATALOG_OPTIONS: CatalogServerOptions = {
   host: '127.0.0.1',
   port: 0,
   shutdownGraceMs: 2000,
-  internalToken: TEST_INTERNAL_TOKEN,
+  internalTokens: [TEST_INTERNAL_TOKEN],
   pageTokenKeys: TEST_PAGE_TOKEN_KEYS,
 };
 

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Metadata, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalogClient, SlotStatus, withBearerToken, type CatalogClient, type Doctor, type Slot } from '@carebook/proto/catalog';
-import { expectGrpcError } from '@carebook/testing';
+import { expectGrpcError, TEST_INTERNAL_TOKEN } from '@carebook/testing';
 import { consecutiveSlots, createClinic, createDoctor, expectRefused, hoursFromNow, searchRequest, startCatalogUnderTest, type CatalogUnderTest } from './harness';
+import { createSchedule, EVERY_DAY, rules } from './schedule-fixtures';
 
 // catalog's internal RPCs, ClaimSlot and ReleaseSlot, belong to booking: any
 // other caller is refused before anything is read or written, and slots show
@@ -29,6 +30,20 @@ afterAll(async () => {
 async function openSlot(): Promise<Slot> {
   const { slots } = await catalog.client.createSlots({ doctorId: doctor.id, slots: consecutiveSlots(hoursFromNow(++nextHour), 1, 30) });
   return slots[0];
+}
+
+/** A schedule of a new doctor whose first slot is claimed. */
+async function createScheduleWithClaim(): Promise<{ scheduleId: string; slotId: string; claimId: string }> {
+  const other = await createDoctor(catalog.client, doctor.clinicId);
+  const today = new Date();
+  const validFrom = { year: today.getUTCFullYear(), month: today.getUTCMonth() + 1, day: today.getUTCDate() };
+  const schedule = await createSchedule(catalog.client, other.id, doctor.clinicId, { validFrom, rules: rules(EVERY_DAY, '09:00', '17:00') });
+  const { slots } = await catalog.client.searchSlots(
+    searchRequest({ doctorId: schedule.doctorId, startTimeFrom: new Date(), startTimeTo: new Date(Date.now() + 30 * 86_400_000), pageSize: 1 }),
+  );
+  const claimId = randomUUID();
+  await catalog.client.claimSlot({ slotId: slots[0].id, claimId });
+  return { scheduleId: schedule.id, slotId: slots[0].id, claimId };
 }
 
 async function claimedSlot(): Promise<{ slot: Slot; claimId: string }> {
@@ -71,19 +86,49 @@ describe('the internal RPCs', () => {
     await expectGrpcError(strangers.claimSlot({ slotId: 'nope', claimId: '' }), status.UNAUTHENTICATED, { reason: 'CREDENTIAL_INVALID' });
   });
 
-  it('serve the public RPCs to any caller', async () => {
+  it('serve the public RPCs to a caller without a credential', async () => {
     const slot = await openSlot();
-    const { slot: seen } = await strangers.getSlot({ id: slot.id });
+    const { slot: seen } = await catalog.publicClient.getSlot({ id: slot.id });
     expect(seen?.id).toBe(slot.id);
+  });
+
+  it('refuse a wrong credential on every RPC, public ones included: a misconfigured caller fails loudly instead of being served as a stranger', async () => {
+    const slot = await openSlot();
+    await expectGrpcError(strangers.getSlot({ id: slot.id }), status.UNAUTHENTICATED, { reason: 'CREDENTIAL_INVALID' });
+    await expectGrpcError(strangers.listClinics({ pageSize: 1, pageToken: '' }), status.UNAUTHENTICATED, { reason: 'CREDENTIAL_INVALID' });
+  });
+
+  it('accept every token of the configured list (rotation)', async () => {
+    const next = 'n'.repeat(43);
+    const rotating = await startCatalogUnderTest({ internalTokens: [TEST_INTERNAL_TOKEN, next] });
+    const withNext = createCatalogClient(rotating.address, withBearerToken(next));
+    try {
+      const clinic = await createClinic(rotating.client);
+      const slotDoctor = await createDoctor(rotating.client, clinic.id);
+      const { slots } = await rotating.client.createSlots({ doctorId: slotDoctor.id, slots: consecutiveSlots(hoursFromNow(5), 1, 30) });
+      const claimId = randomUUID();
+      expect((await withNext.claimSlot({ slotId: slots[0].id, claimId })).slot?.claimId).toBe(claimId);
+    } finally {
+      withNext.close();
+      await rotating.close();
+    }
   });
 });
 
 describe('claim ids', () => {
-  it('are shown to the internal credential only, in GetSlot, SearchSlots and FindNextAvailable', async () => {
+  it('are shown to the internal credential only, in GetSlot', async () => {
     const { slot, claimId } = await claimedSlot();
     expect((await catalog.client.getSlot({ id: slot.id })).slot).toMatchObject({ status: SlotStatus.SLOT_STATUS_BOOKED, claimId });
     expect((await catalog.publicClient.getSlot({ id: slot.id })).slot).toMatchObject({ status: SlotStatus.SLOT_STATUS_BOOKED, claimId: '' });
-    expect((await strangers.getSlot({ id: slot.id })).slot?.claimId).toBe('');
+  });
+
+  it("are hidden from the public in a deleted schedule's orphaned claimed slots, and shown to the internal credential", async () => {
+    const visible = await createScheduleWithClaim();
+    const { orphanedClaimedSlots: forInternal } = await catalog.client.deleteSchedule({ id: visible.scheduleId });
+    expect(forInternal.map((s) => s.claimId)).toEqual([visible.claimId]);
+    const hidden = await createScheduleWithClaim();
+    const { orphanedClaimedSlots: forPublic } = await catalog.publicClient.deleteSchedule({ id: hidden.scheduleId });
+    expect(forPublic.map((s) => ({ id: s.id, claimId: s.claimId }))).toEqual([{ id: hidden.slotId, claimId: '' }]);
   });
 
   it('are empty in every slot a search returns to the public (searches return open slots only)', async () => {

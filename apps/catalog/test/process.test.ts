@@ -155,7 +155,7 @@ describe('catalog process', { timeout: 180_000 }, () => {
     expect(stderr).toContain('CATALOG_PORT must be an integer from 0 to 65535, got "abc"');
     expect(stderr).toContain('CATALOG_DATABASE_URL is required');
     expect(stderr).toContain('CATALOG_DB_POOL_SIZE must be an integer from 1 to 500, got "0"');
-    expect(stderr).toContain('CATALOG_INTERNAL_TOKEN must be at least 32 characters');
+    expect(stderr).toContain('CATALOG_INTERNAL_TOKEN must hold keys of at least 32 characters each');
     expect(stderr).toContain('CAREBOOK_PAGE_TOKEN_KEY is required');
     expect(stderr).not.toContain('guessable');
     expect(stderr.trim().split('\n')).toHaveLength(6); // the header and one line per variable

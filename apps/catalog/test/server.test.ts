@@ -78,7 +78,7 @@ describe('health', () => {
       expect(await health.check(CATALOG_SERVICE_NAME)).toBe('NOT_SERVING');
       // Calls meanwhile are told to retry, never INTERNAL.
       const err = await expectGrpcError(catalog.client.listClinics({ pageSize: 1, pageToken: '' }), grpc.status.UNAVAILABLE, { reason: 'DATABASE_UNAVAILABLE' });
-      expect(err.details).toContain('retrying the same request');
+      expect(err.details).toContain('safe to retry');
     } finally {
       await asAdmin(`ALTER DATABASE ${pg.escapeIdentifier(database)} ALLOW_CONNECTIONS true`);
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, databaseUrl, integer, loadConfig, logLevel, oneOf, optionalText, secret, secretList, text } from './config';
+import { ConfigError, databaseUrl, integer, loadConfig, logLevel, oneOf, optionalText, secretList, text } from './config';
 
 const spec = {
   HOST: text('address to listen on', '127.0.0.1'),
@@ -158,21 +158,29 @@ describe('loadConfig default env', () => {
 });
 
 describe('secrets', () => {
-  const secrets = { TOKEN: secret('internal token', 32), KEYS: secretList('page-token keys', 32) };
+  const secrets = { TOKEN: secretList('internal token', 32), KEYS: secretList('page-token keys', 32) };
   const long = (c: string) => c.repeat(32);
 
   it('reads a secret and a comma-separated list of them', () => {
-    expect(loadConfig(secrets, { TOKEN: long('t'), KEYS: `${long('a')}, ${long('b')}` })).toEqual({ TOKEN: long('t'), KEYS: [long('a'), long('b')] });
+    expect(loadConfig(secrets, { TOKEN: long('t'), KEYS: `${long('a')}, ${long('b')}` })).toEqual({ TOKEN: [long('t')], KEYS: [long('a'), long('b')] });
   });
 
   it('refuses missing and short secrets without repeating them', () => {
     const err = configErrorOf(() => loadConfig(secrets, { TOKEN: 'hunter2', KEYS: `${long('a')},tooshort` }));
     expect(err.problems).toEqual([
-      'TOKEN must be at least 32 characters (internal token)',
+      'TOKEN must hold keys of at least 32 characters each (internal token)',
       'KEYS must hold keys of at least 32 characters each (page-token keys)',
     ]);
     expect(err.message).not.toContain('hunter2');
     expect(err.message).not.toContain('tooshort');
     expect(configErrorOf(() => loadConfig(secrets, {})).problems).toEqual(['TOKEN is required (internal token)', 'KEYS is required (page-token keys)']);
+  });
+
+  it('refuses secrets that cannot travel in a header: spaces and non-ASCII', () => {
+    const err = configErrorOf(() => loadConfig(secrets, { TOKEN: `${long('t')} x`, KEYS: `${long('ü')}` }));
+    expect(err.problems).toEqual([
+      'TOKEN must hold printable ASCII without spaces (internal token)',
+      'KEYS must hold printable ASCII without spaces (page-token keys)',
+    ]);
   });
 });

@@ -67,18 +67,8 @@ export function databaseUrl(describe: string): EnvVar<string> {
   };
 }
 
-/** A required secret of at least `minLength` characters; the error never repeats it. */
-export function secret(describe: string, minLength: number): EnvVar<string> {
-  return {
-    describe,
-    parse(raw) {
-      const value = raw?.trim();
-      if (!value) throw new BadValue('is required');
-      if (value.length < minLength) throw new BadValue(`must be at least ${minLength} characters`);
-      return value;
-    },
-  };
-}
+// What a secret may hold: it travels in HTTP headers and environment variables.
+const PRINTABLE = /^[\x21-\x7e]+$/;
 
 /** Required comma-separated secrets, each of at least `minLength` characters (the first is current, the others still accepted). */
 export function secretList(describe: string, minLength: number): EnvVar<string[]> {
@@ -88,6 +78,7 @@ export function secretList(describe: string, minLength: number): EnvVar<string[]
       const values = (raw ?? '').split(',').map((v) => v.trim()).filter(Boolean);
       if (values.length === 0) throw new BadValue('is required');
       if (values.some((v) => v.length < minLength)) throw new BadValue(`must hold keys of at least ${minLength} characters each`);
+      if (values.some((v) => !PRINTABLE.test(v))) throw new BadValue('must hold printable ASCII without spaces');
       return values;
     },
   };

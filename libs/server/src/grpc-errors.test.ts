@@ -121,7 +121,7 @@ describe('toServiceError', () => {
       const err = toServiceError(cause, DOMAIN);
       expect(err.code, cause.message).toBe(Code.UNAVAILABLE);
       expect(readStatusDetails(err).errorInfo?.reason).toBe('DATABASE_UNAVAILABLE');
-      expect(err.message).toContain('retrying the same request');
+      expect(err.message).toContain('safe to retry');
     }
   });
 

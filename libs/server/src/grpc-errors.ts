@@ -27,10 +27,10 @@ const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0,
 const boundedMetadata = (metadata: Record<string, string>) =>
   Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, cut(v, MAX_METADATA_VALUE_LENGTH)]));
 
-/** The error a call gets while its database cannot be reached: nothing was done, so the same request may be retried. */
+/** The error a call gets while its database cannot be reached: a retry is safe for reads and for calls with a request_id. */
 export function databaseUnavailableError(cause: unknown): UnavailableError {
   return new UnavailableError(
-    'the database is unavailable; nothing was done, and retrying the same request (with the same request_id) is safe',
+    'the database is unavailable; retry: reads, and calls with a request_id, are safe to retry (a create without one may already have been done)',
     'DATABASE_UNAVAILABLE',
     {},
     { cause },

@@ -59,7 +59,7 @@ export interface GrpcServerOptions {
   /** The largest request accepted, in bytes; larger ones get RESOURCE_EXHAUSTED before they are read into memory. */
   maxRequestBytes: number;
   /** The bearer token of internal callers; without one, internal methods refuse every call. */
-  internalToken?: string;
+  internalTokens?: readonly string[];
   /** Where the grpc_server_* metrics are counted; unset: not counted. */
   metrics?: Registry;
   /** TLS, or mutual TLS when it has a CA; plaintext without. */
@@ -122,7 +122,11 @@ interface CallEnvironment {
  * or 'internal' method needs a listed identity (PERMISSION_DENIED).
  */
 function checkAccess(rule: AccessRule, credential: CallerCredential, identities: string[], { mutualTls, callers }: CallEnvironment): void {
-  if (rule === 'internal' && credential !== 'internal') throw internalCredentialError(credential);
+  // A credential that is present but wrong is refused on every method: a
+  // misconfigured internal caller must fail loudly, not be served as a
+  // stranger (with claim ids hidden, say).
+  if (credential === 'invalid') throw internalCredentialError('invalid');
+  if (rule === 'internal' && credential === 'none') throw internalCredentialError('none');
   if (mutualTls && rule !== 'authenticated' && !isAllowed(rule, identities, callers)) throw callerNotAllowedError(rule, identities);
 }
 
@@ -221,7 +225,7 @@ export async function startGrpcServer(options: GrpcServerOptions, host: string, 
   const registry = descriptorRegistry();
   const environment: CallEnvironment = {
     options,
-    credentialOf: options.internalToken ? internalCredential(options.internalToken) : () => 'none',
+    credentialOf: options.internalTokens?.length ? internalCredential(options.internalTokens) : () => 'none',
     mutualTls: options.tls?.ca !== undefined,
     callers: options.callers ?? { admin: [], internal: [] },
     database: outageLog(options.log, 'database'),

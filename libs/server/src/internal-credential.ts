@@ -14,17 +14,25 @@ export const MIN_INTERNAL_TOKEN_LENGTH = 32;
 export type CallerCredential = 'none' | 'internal' | 'invalid';
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
-const BEARER = /^Bearer ([\x21-\x7e]+)$/;
+// The scheme is case-insensitive (RFC 9110); a token is printable ASCII
+// without spaces, which the configuration checks too.
+const BEARER = /^bearer ([\x21-\x7e]+)$/i;
 
-/** A checker of calls' `authorization: Bearer <token>` metadata against `token`. */
-export function internalCredential(token: string): (metadata: Metadata) => CallerCredential {
-  const expected = digest(token);
+/**
+ * A checker of calls' `authorization: Bearer <token>` metadata. Every token
+ * of `tokens` is accepted, so a new one can be added before the callers
+ * switch to it and the old one removed after (rotation).
+ */
+export function internalCredential(tokens: readonly string[]): (metadata: Metadata) => CallerCredential {
+  const expected = tokens.map(digest);
   return (metadata) => {
     const [header] = metadata.get('authorization');
     if (header === undefined) return 'none';
     const bearer = typeof header === 'string' ? BEARER.exec(header) : null;
     if (!bearer) return 'invalid';
-    return timingSafeEqual(digest(bearer[1]), expected) ? 'internal' : 'invalid';
+    const given = digest(bearer[1]);
+    // Every token is compared, so the time taken does not say which matched.
+    return expected.map((token) => timingSafeEqual(given, token)).includes(true) ? 'internal' : 'invalid';
   };
 }
 

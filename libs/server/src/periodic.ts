@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { outageLog } from './outage-log';
+import { isDatabaseUnavailable } from './postgres-errors';
 
 /** A background loop started by runPeriodically. */
 export interface PeriodicTask {
@@ -10,18 +12,23 @@ export interface PeriodicTask {
 
 /**
  * Runs `task` at once and then every `intervalMs`, never two runs at a time.
- * A failed run is logged and retried at the next tick.
+ * A failed run is logged and retried at the next tick; runs that fail because
+ * the database is unreachable are logged once per outage, not once a tick.
  */
 export function runPeriodically(name: string, intervalMs: number, task: () => Promise<unknown>, log: Logger): PeriodicTask {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
+  const database = outageLog(log.child({ task: name }), 'database');
 
   const runOnce = (): Promise<void> => {
     running = running.then(() =>
       task().then(
-        () => undefined,
-        (err) => log.error({ err, task: name }, 'periodic task failed'),
+        () => database.succeeded(),
+        (err) => {
+          if (isDatabaseUnavailable(err)) database.failed(err);
+          else log.error({ err, task: name }, 'periodic task failed');
+        },
       ),
     );
     return running;

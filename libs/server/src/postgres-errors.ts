@@ -81,12 +81,13 @@ const UNAVAILABLE_SQLSTATES = new Set([
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now: starting up, shutting down, in recovery
   '53300', // too_many_connections
-  '57014', // query_canceled: the statement timeout of an overloaded server
 ]);
 const UNAVAILABLE_ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
 // P1001 unreachable, P1002 timed out, P1017 connection closed, P2024 no pooled
-// connection in time, P2028 a transaction that could not start or timed out.
-const UNAVAILABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017', 'P2024', 'P2028']);
+// connection in time. A statement timeout (57014) and a transaction API error
+// (P2028) stay INTERNAL: they more often mean a slow query or a bug, which
+// must show in the error rate, than an outage.
+const UNAVAILABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017', 'P2024']);
 const UNAVAILABLE_MESSAGES =
   /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly|is not currently accepting connections/;
 

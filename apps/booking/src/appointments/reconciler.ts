@@ -4,6 +4,12 @@ import type { ConflictResolver } from '../conflicts/resolver';
 import type { AppointmentsRepo } from './repo';
 import type { AppointmentSettlement } from './settlement';
 
+/** Whether catalog answered the last call, and how to ask it again. */
+export interface CatalogReachability {
+  readonly down: boolean;
+  probe(): Promise<void>;
+}
+
 export interface ReconcilerOptions {
   /**
    * Only appointments PENDING for longer than this, by the booking database's
@@ -22,12 +28,16 @@ export function pendingReconciler(
   repo: AppointmentsRepo,
   settlement: AppointmentSettlement,
   conflicts: ConflictResolver,
+  catalog: CatalogReachability,
   log: Logger,
   options: ReconcilerOptions,
 ) {
   return {
     /** Settles one batch of overdue PENDING appointments, then resolves conflicts; returns how many appointments were settled. */
     async reconcileOnce(): Promise<number> {
+      // Nothing else may call catalog in a quiet hour; without a call, an
+      // outage that has ended would still be reported as going on.
+      if (catalog.down) await catalog.probe();
       const overdue = await repo.listPendingOverdue(options.graceMs, options.batchSize ?? 100);
       let settled = 0;
       for (const appointment of overdue) {

@@ -32,7 +32,8 @@ const COLUMNS = Prisma.raw(APPOINTMENT_COLUMNS);
 
 /** Queries over the appointment table. Status changes are conditional UPDATEs; a booking's own statements are prepared (statements.ts). */
 export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool, options: { releaseLeaseMs: number }) {
-  const oweRelease = (tx: Prisma.TransactionClient, slotId: string, claimId: string) => enqueueRelease(tx, slotId, claimId, options.releaseLeaseMs);
+  const oweRelease = (tx: Prisma.TransactionClient | BookingPrisma, slotId: string, claimId: string) =>
+    enqueueRelease(tx, slotId, claimId, options.releaseLeaseMs);
 
   /** Moves the appointment from one status to another; undefined if it was not in `from`. */
   async function transition(
@@ -71,6 +72,9 @@ export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool, options: {
     },
 
     findById: (id: string) => prisma.appointment.findUnique({ where: { id } }),
+
+    /** Owes catalog the release of `slotId` held by `claimId`, on its own (the outbox; see enqueueRelease). */
+    oweRelease: (slotId: string, claimId: string) => oweRelease(prisma, slotId, claimId),
 
     findByRequest: (patientId: string, requestId: string) =>
       prisma.appointment.findUnique({ where: { patientId_requestId: { patientId, requestId } } }),

@@ -36,9 +36,6 @@ export interface AppointmentsDeps {
   now?: () => Date;
 }
 
-// A claim is not worth starting with less time than this before its deadline.
-const MIN_CLAIM_WINDOW_MS = 100;
-
 const appointmentKey = (a: Appointment): TimeIdKey => [a.startTime.toISOString(), a.id];
 
 const slotOf = (a: Appointment): TakenSlot => ({ id: a.slotId, doctorId: a.doctorId, clinicId: a.clinicId, startTime: a.startTime, endTime: a.endTime });
@@ -59,7 +56,8 @@ function stillSettling(appointment: Appointment): UnavailableError {
 }
 
 /** The API's answer to a settlement: the appointment if booked, else the error that says why not. */
-function answerOf(settled: Settlement, appointment: Appointment): Appointment {
+function answerOf(settled: Settlement | 'late', appointment: Appointment): Appointment {
+  if (settled === 'late') throw stillSettling(appointment);
   switch (settled.kind) {
     case 'booked':
       return settled.appointment;
@@ -98,14 +96,13 @@ export function appointmentsService({ claimWindowMs, reconcileGraceMs, repo, cat
   /**
    * Claims the slot of a PENDING appointment and settles it by the outcome.
    * Every claim of the appointment carries the same absolute deadline, which
-   * catalog checks against its database clock; an appointment too close to
-   * it is left to the reconciler.
+   * catalog alone judges, by its database clock: no clock of this process
+   * decides whether it is too late. A claim past it is 'late', and the
+   * appointment is left to the reconciler.
    */
-  async function claimAndSettle(appointment: Appointment, caller: CallerContext): Promise<Settlement> {
-    const deadline = claimDeadlineOf(appointment);
-    if (+deadline - +now() < MIN_CLAIM_WINDOW_MS) throw stillSettling(appointment);
-    const outcome = await catalog.claimSlot(appointment.slotId, appointment.id, deadline, caller);
-    if (!outcome.claimed && outcome.why === 'late') throw stillSettling(appointment);
+  async function claimAndSettle(appointment: Appointment, caller: CallerContext): Promise<Settlement | 'late'> {
+    const outcome = await catalog.claimSlot(appointment.slotId, appointment.id, claimDeadlineOf(appointment), caller);
+    if (!outcome.claimed && outcome.why === 'late') return 'late';
     // Held now, by this claim or another: later bookings of it here are answered at once.
     if (outcome.claimed || outcome.why === 'taken') gate.markTaken(slotOf(appointment));
     if (outcome.claimed) return settlement.claimed(appointment);
@@ -198,12 +195,11 @@ export function appointmentsService({ claimWindowMs, reconcileGraceMs, repo, cat
 
   /**
    * Settles a PENDING appointment now, as a retry or the reconciler would:
-   * by claiming while its claim window is open, by the slot's state once it
-   * is overdue, and in between (the clock skew bound) not at all yet.
+   * by claiming while catalog still takes its claim, by the slot's state once
+   * it is overdue, and in between (the clock skew bound) not at all yet.
    */
   async function settlePending(appointment: Appointment, caller: CallerContext): Promise<Appointment> {
-    if (+claimDeadlineOf(appointment) - +now() >= MIN_CLAIM_WINDOW_MS) await claimAndSettle(appointment, caller);
-    else {
+    if ((await claimAndSettle(appointment, caller)) === 'late') {
       const overdue = await repo.findPendingOverdue(appointment.id, reconcileGraceMs);
       if (!overdue) throw stillSettling(appointment);
       await settlement.settleOverdue(overdue);

@@ -1,4 +1,4 @@
-import { violates } from '@carebook/server';
+import { UnavailableError, violates } from '@carebook/server';
 import type { Logger } from 'pino';
 import type { CatalogGateway } from '../catalog-gateway';
 import type { ConflictsRepo } from '../conflicts/repo';
@@ -103,6 +103,12 @@ export function appointmentSettlement(repo: AppointmentsRepo, conflicts: Conflic
         return { kind: 'failed', why: 'slot_not_found' };
       }
       if (slot.claimId === appointment.id) return claimed(appointment);
+      // A taken slot whose claim catalog did not show cannot be judged: the
+      // claim may be this appointment's (catalog shows claims only to the
+      // internal credential). Left PENDING rather than failed wrongly.
+      if (!slot.open && slot.claimId === undefined) {
+        throw new UnavailableError(`catalog did not show who holds slot ${appointment.slotId}`, 'CATALOG_CLAIM_HIDDEN', { slot_id: appointment.slotId });
+      }
       return giveBack(appointment, 'overdue');
     },
   };

@@ -15,7 +15,10 @@ export function conflictsRepo(prisma: BookingPrisma) {
     },
 
     /** Open conflicts, oldest first. */
-    listOpen: (limit: number) => prisma.slotConflict.findMany({ where: { resolveTime: null }, orderBy: { detectTime: 'asc' }, take: limit }),
+    // Fewest attempts first: conflicts stuck behind a claim booking cannot
+    // release do not keep newer ones from their turn.
+    listOpen: (limit: number) =>
+      prisma.slotConflict.findMany({ where: { resolveTime: null }, orderBy: [{ attempts: 'asc' }, { detectTime: 'asc' }], take: limit }),
 
     /** Closes an open conflict; the database's clock stamps it. */
     resolve: (id: string, resolution: SlotConflictResolution) =>

@@ -1,12 +1,17 @@
 import type { Logger } from 'pino';
 import type { AppointmentsRepo } from '../appointments/repo';
 import type { CatalogGateway } from '../catalog-gateway';
+import type { ReleaseDispatcher } from '../releases/dispatcher';
 import type { ConflictsRepo } from './repo';
 
-// A re-claim is an ordinary claim with the appointment's id: it can only win
-// an open slot, and the appointment is already BOOKED, so no reconciler waits
-// on its outcome and a short deadline is enough.
-const RECLAIM_DEADLINE_MS = 5_000;
+/** What the resolver needs besides the conflicts: the appointments, catalog, and a way to owe a slot back. */
+export interface ConflictResolverDeps {
+  conflicts: ConflictsRepo;
+  appointments: Pick<AppointmentsRepo, 'findById' | 'oweRelease'>;
+  catalog: Pick<CatalogGateway, 'claimSlot'>;
+  releases: Pick<ReleaseDispatcher, 'deliverNow'>;
+  log: Logger;
+}
 
 /**
  * Claims slots back for BOOKED appointments that lost them (conflicts). Each
@@ -16,7 +21,21 @@ const RECLAIM_DEADLINE_MS = 5_000;
  * tried again next pass, counted but not logged: the conflict was logged once,
  * when it was recorded.
  */
-export function conflictResolver(conflicts: ConflictsRepo, appointments: AppointmentsRepo, catalog: CatalogGateway, log: Logger) {
+export function conflictResolver({ conflicts, appointments, catalog, releases, log }: ConflictResolverDeps) {
+  /**
+   * After a re-claim won: if the appointment stopped being BOOKED meanwhile
+   * (a cancellation between the read and the claim, whose own release found
+   * the slot still open), the re-claim holds a slot no one booked, so it is
+   * owed back. Returns how the conflict ends.
+   */
+  async function afterReclaim(appointmentId: string, slotId: string): Promise<'reclaimed' | 'not_booked'> {
+    const now = await appointments.findById(appointmentId);
+    if (now?.status === 'booked') return 'reclaimed';
+    await appointments.oweRelease(slotId, appointmentId);
+    await releases.deliverNow(slotId, appointmentId);
+    return 'not_booked';
+  }
+
   return {
     /** Tries every open conflict once; returns how many were resolved. */
     async resolveOnce(batchSize = 100): Promise<number> {
@@ -28,9 +47,12 @@ export function conflictResolver(conflicts: ConflictsRepo, appointments: Appoint
           resolved++;
           continue;
         }
-        const outcome = await catalog.claimSlot(conflict.slotId, appointment.id, new Date(Date.now() + RECLAIM_DEADLINE_MS));
+        // An ordinary claim with the appointment's id, which can only win an
+        // open slot. The appointment is BOOKED, so no reconciler waits on the
+        // outcome, and no absolute deadline is needed.
+        const outcome = await catalog.claimSlot(conflict.slotId, appointment.id, undefined);
         if (outcome.claimed || outcome.why === 'not_found') {
-          const resolution = outcome.claimed ? 'reclaimed' : 'slot_gone';
+          const resolution = outcome.claimed ? await afterReclaim(appointment.id, conflict.slotId) : 'slot_gone';
           await conflicts.resolve(conflict.id, resolution);
           log.info({ appointmentId: appointment.id, slotId: conflict.slotId, resolution }, 'slot conflict resolved');
           resolved++;

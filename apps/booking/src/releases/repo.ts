@@ -12,13 +12,17 @@ export type { SlotRelease };
  * on the loop's turn, after the cancellation had been answered (seen in the
  * benchmark as a rebook refused right after a cancel). Never tried (attempts
  * 0) and not yet due marks it as reserved; if the caller dies first, the loop
- * delivers it once the reservation ends.
+ * delivers it once the reservation ends. A release of the same slot and claim
+ * still owed is left as it is; one already delivered is owed again (the claim
+ * was taken again since, by a slot conflict's re-claim).
  */
-export async function enqueueRelease(tx: Prisma.TransactionClient, slotId: string, claimId: string, reservedMs: number): Promise<void> {
+export async function enqueueRelease(tx: Prisma.TransactionClient | BookingPrisma, slotId: string, claimId: string, reservedMs: number): Promise<void> {
   await tx.$executeRaw`
     INSERT INTO slot_release (slot_id, claim_id, next_attempt_at)
     VALUES (${slotId}::uuid, ${claimId}::uuid, now() + make_interval(secs => ${reservedMs}::float8 / 1000))
-    ON CONFLICT (slot_id, claim_id) DO NOTHING`;
+    ON CONFLICT (slot_id, claim_id) DO UPDATE
+      SET done_time = NULL, attempts = 0, last_error = NULL, next_attempt_at = EXCLUDED.next_attempt_at
+      WHERE slot_release.done_time IS NOT NULL`;
 }
 
 /** A leased release: only what delivering it needs. */
