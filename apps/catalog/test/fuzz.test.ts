@@ -129,7 +129,7 @@ function catalogTargets(): FuzzTarget[] {
       return { specialty, clinicId, near, radiusKm, after: f.base, limit: 5, localTimeFrom, localTimeTo, timeZone };
     }),
     fuzzTarget(Catalog.getSlot, () => ({ id: f.slots[0].id })),
-    fuzzTarget(Catalog.claimSlot, () => ({ slotId: f.slots[1].id, claimId: f.claimId }), slotClaimMetadata),
+    fuzzTarget(Catalog.claimSlot, () => ({ slotId: f.slots[1].id, claimId: f.claimId, deadline: new Date(Date.now() + 3_600_000) }), slotClaimMetadata),
     fuzzTarget(Catalog.releaseSlot, () => ({ slotId: f.slots[2].id, claimId: f.releaseClaimId }), slotClaimMetadata),
   ];
 }
