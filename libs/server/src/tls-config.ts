@@ -36,8 +36,8 @@ function readFile(path: string): Buffer {
   }
 }
 
-/** An optional file of PEM certificates (a chain or a CA bundle); undefined when unset. */
-export function certificateFile(describe: string): EnvVar<Buffer | undefined> {
+/** An optional PEM file that `check` can parse (it throws otherwise); undefined when unset. */
+function pemFile(describe: string, check: (pem: Buffer) => unknown, holdsNo: string): EnvVar<Buffer | undefined> {
   return {
     describe,
     parse(raw) {
@@ -45,31 +45,23 @@ export function certificateFile(describe: string): EnvVar<Buffer | undefined> {
       if (!path) return undefined;
       const pem = readFile(path);
       try {
-        new X509Certificate(pem);
+        check(pem);
       } catch {
-        throw new BadValue(`names a file that holds no PEM certificate: ${quote(path)}`);
+        throw new BadValue(`names a file that holds no ${holdsNo}: ${quote(path)}`);
       }
       return pem;
     },
   };
 }
 
+/** An optional file of PEM certificates (a chain or a CA bundle); undefined when unset. */
+export function certificateFile(describe: string): EnvVar<Buffer | undefined> {
+  return pemFile(describe, (pem) => new X509Certificate(pem), 'PEM certificate');
+}
+
 /** An optional file holding a PEM private key; undefined when unset. The error never quotes the key. */
 export function privateKeyFile(describe: string): EnvVar<Buffer | undefined> {
-  return {
-    describe,
-    parse(raw) {
-      const path = raw?.trim();
-      if (!path) return undefined;
-      const pem = readFile(path);
-      try {
-        createPrivateKey(pem);
-      } catch {
-        throw new BadValue(`names a file that holds no PEM private key (or an encrypted one): ${quote(path)}`);
-      }
-      return pem;
-    },
-  };
+  return pemFile(describe, (pem) => createPrivateKey(pem), 'PEM private key (or an encrypted one)');
 }
 
 /** Comma-separated caller identities, certificate URI SANs such as spiffe://carebook/booking; empty when unset. */
