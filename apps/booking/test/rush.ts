@@ -18,17 +18,37 @@ export interface RushSize {
   slots: number;
 }
 
+/** How a rush is run: when the fault strikes, and whether clients retry what was UNAVAILABLE. */
+export interface RushOptions {
+  /** Call `midway` just before the first booking is sent, instead of once a tenth of the answers are in. */
+  atStart?: boolean;
+  /** Retry a booking answered UNAVAILABLE, with the same request_id, every 100 ms for this long, as a client told a retry is safe would. */
+  retryUnavailableForMs?: number;
+}
+
+/** The outcome of one booking, from its answer or error. */
+function outcomeOf(answer: { appointment?: { id: string; status: AppointmentStatus } } | unknown, bookedIds: string[]): Outcome {
+  if (!isServiceError(answer)) {
+    const appointment = (answer as { appointment?: { id: string; status: AppointmentStatus } }).appointment;
+    if (appointment?.status !== AppointmentStatus.APPOINTMENT_STATUS_BOOKED) return `status ${appointment?.status}`;
+    bookedIds.push(appointment.id);
+    return 'booked';
+  }
+  return answer.code === status.FAILED_PRECONDITION ? (readStatusDetails(answer).errorInfo?.reason ?? 'no reason') : status[answer.code];
+}
+
 /**
  * Books `calls` times over `slots` fresh slots through the booking replicas;
  * calls `midway` once a tenth of the answers are in, or, with `atStart`, just
- * before the first booking is sent (and runs the rush meanwhile).
+ * before the first booking is sent (and runs the rush meanwhile). Returns each
+ * booking's final outcome, and how many answers were UNAVAILABLE on the way.
  */
 export async function bookUnderCrash(
   c: Cluster,
   size: RushSize,
   midway: () => Promise<unknown>,
-  { atStart = false } = {},
-): Promise<{ outcomes: Outcome[]; bookedIds: string[] }> {
+  { atStart = false, retryUnavailableForMs = 0 }: RushOptions = {},
+): Promise<{ outcomes: Outcome[]; bookedIds: string[]; unavailableAnswers: number }> {
   const slotIds = await seedSlots(c.catalogClient, size.slots);
   const seeder = c.bookingClientOwnChannel(0);
   const patientIds = await seedPatients(seeder, size.calls);
@@ -36,29 +56,32 @@ export async function bookUnderCrash(
 
   const clients = Array.from({ length: size.calls }, (_, i) => c.bookingClientOwnChannel(i % c.bookings.length));
   let answered = 0;
+  let unavailableAnswers = 0;
   let crash: Promise<unknown> | undefined = atStart ? midway() : undefined;
   const bookedIds: string[] = [];
-  const outcomes = await Promise.all(
-    clients.map((client, i) =>
-      client
+  const retryUntil = performance.now() + retryUnavailableForMs;
+  const book = async (i: number): Promise<Outcome> => {
+    for (;;) {
+      const answer = await clients[i]
         .bookAppointment({ slotId: slotIds[i % size.slots], patientId: patientIds[i], requestId: `crash-${i}`, reason: '' })
-        .then(({ appointment }) => {
-          if (appointment?.status !== AppointmentStatus.APPOINTMENT_STATUS_BOOKED) return `status ${appointment?.status}`;
-          bookedIds.push(appointment.id);
-          return 'booked';
-        })
-        .catch((err: unknown) => {
-          if (!isServiceError(err)) return `error ${String(err)}`;
-          return err.code === status.FAILED_PRECONDITION ? (readStatusDetails(err).errorInfo?.reason ?? 'no reason') : status[err.code];
-        })
-        .finally(() => {
-          if (++answered === Math.ceil(size.calls / 10) && !atStart) crash = midway();
-        }),
+        .catch((err: unknown) => (isServiceError(err) ? err : new Error(String(err))));
+      if (answer instanceof Error && !isServiceError(answer)) return `error ${answer.message}`;
+      if (!(isServiceError(answer) && answer.code === status.UNAVAILABLE)) return outcomeOf(answer, bookedIds);
+      unavailableAnswers++;
+      if (performance.now() > retryUntil) return 'UNAVAILABLE';
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  const outcomes = await Promise.all(
+    clients.map((_, i) =>
+      book(i).finally(() => {
+        if (++answered === Math.ceil(size.calls / 10) && !atStart) crash = midway();
+      }),
     ),
   );
   await crash;
   clients.forEach((client) => client.close());
-  return { outcomes, bookedIds };
+  return { outcomes, bookedIds, unavailableAnswers };
 }
 
 /** How many times each outcome occurred. */
