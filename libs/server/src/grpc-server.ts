@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { descriptorRegistry, HEALTH_SERVICE_NAME, reflectionPackageDefinition } from '@carebook/proto/descriptors';
 import type { FileRegistry } from '@bufbuild/protobuf';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { toServiceError } from './grpc-errors';
 import { grpcServerMetrics } from './grpc-metrics';
+import { serveHealth } from './health';
 import { addReflection } from './reflection';
 import { DomainError } from './errors';
 import { callerIdentities, callerNotAllowedError, isAllowed, type AccessRule, type AccessTable, type CallerLists } from './caller-access';
@@ -222,7 +222,36 @@ export async function startGrpcServer(options: GrpcServerOptions, host: string, 
   const problems = options.services.flatMap((s) => accessTableProblems(s.definition, s.access));
   if (problems.length > 0) throw new Error(`access rules do not match the services: ${problems.join('; ')}`);
   const server = new grpc.Server(serverChannelOptions(options.maxRequestBytes));
-  const registry = descriptorRegistry();
+  const environment = callEnvironment(options);
+  addServices(server, options.services, environment);
+  const names = options.services.map((s) => s.name);
+  const health = serveHealth(server, names, options.checkReady, environment.database, options.log);
+  addReflection(server, reflectionPackageDefinition(), [...names, HEALTH_SERVICE_NAME]);
+
+  const boundPort = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${port}`, serverCredentials(options.tls), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  await health.startReadinessLoop(options.readinessIntervalMs ?? 5000);
+  const transport = !options.tls ? 'plaintext' : environment.mutualTls ? 'mutual tls' : 'tls';
+  options.log.info({ host, port: boundPort, services: names, transport }, 'grpc server listening');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port: boundPort,
+    database: environment.database,
+    shutdown() {
+      stopping ??= (async () => {
+        health.stop();
+        await drain(server, options.shutdownGraceMs, options.log);
+        options.log.info('grpc server stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** What every wrapped call of the server shares. */
+function callEnvironment(options: GrpcServerOptions): CallEnvironment {
   const environment: CallEnvironment = {
     options,
     credentialOf: options.internalTokens?.length ? internalCredential(options.internalTokens) : () => 'none',
@@ -232,7 +261,13 @@ export async function startGrpcServer(options: GrpcServerOptions, host: string, 
     calls: options.metrics && grpcServerMetrics(options.metrics),
   };
   if (environment.mutualTls) warnOfClosedRules(options.services, environment.callers, options.log);
-  for (const service of options.services) {
+  return environment;
+}
+
+/** Adds each service with its requests decoded against the descriptors and every handler wrapped (wrapUnary). */
+function addServices(server: grpc.Server, services: ServiceRegistration[], environment: CallEnvironment): void {
+  const registry = descriptorRegistry();
+  for (const service of services) {
     const definition = withCheckedRequests(service.definition, service.name, registry);
     const implementation: grpc.UntypedServiceImplementation = {};
     for (const [key, handler] of Object.entries(service.handlers)) {
@@ -240,82 +275,21 @@ export async function startGrpcServer(options: GrpcServerOptions, host: string, 
     }
     server.addService(definition, implementation);
   }
+}
 
-  const names = options.services.map((s) => s.name);
-  const health = new HealthImplementation(Object.fromEntries(['', ...names].map((n) => [n, 'NOT_SERVING'])));
-  // Health/Watch streams never end by themselves: left open they would hold
-  // every graceful shutdown for its whole grace period. They are tracked so
-  // shutdown can end them once it has told them NOT_SERVING.
-  const watches = new Set<grpc.ServerWritableStream<unknown, unknown>>();
-  health.addToServer({
-    addService: (definition, implementation) =>
-      server.addService(definition as grpc.ServiceDefinition, {
-        ...implementation,
-        watch: (call: grpc.ServerWritableStream<unknown, unknown>) => {
-          watches.add(call);
-          call.on('cancelled', () => watches.delete(call));
-          (implementation.watch as grpc.handleServerStreamingCall<unknown, unknown>)(call);
-        },
-      }),
+/** Refuses new calls and lets in-flight ones finish within `graceMs`, then cuts off what is left. */
+function drain(server: grpc.Server, graceMs: number, log: Logger): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const force = setTimeout(() => {
+      log.warn({ graceMs }, 'in-flight calls cut off at shutdown');
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(force);
+      resolve();
+    });
   });
-  addReflection(server, reflectionPackageDefinition(), [...names, HEALTH_SERVICE_NAME]);
-
-  const boundPort = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${port}`, serverCredentials(options.tls), (err, p) => (err ? reject(err) : resolve(p))),
-  );
-
-  let shuttingDown = false;
-  let current: ServingStatus = 'NOT_SERVING';
-  const setHealth = (status: ServingStatus) => {
-    if (status === current) return;
-    current = status;
-    for (const name of ['', ...names]) health.setStatus(name, status);
-    options.log.info({ status }, 'health changed');
-  };
-  const checkReadiness = async () => {
-    if (shuttingDown) return;
-    const ready = await options.checkReady().then(
-      () => {
-        environment.database.succeeded();
-        return true;
-      },
-      (err) => {
-        environment.database.failed(err);
-        return false;
-      },
-    );
-    if (!shuttingDown) setHealth(ready ? 'SERVING' : 'NOT_SERVING');
-  };
-  await checkReadiness();
-  const readinessTimer = setInterval(checkReadiness, options.readinessIntervalMs ?? 5000);
-  readinessTimer.unref();
-
-  const transport = !options.tls ? 'plaintext' : environment.mutualTls ? 'mutual tls' : 'tls';
-  options.log.info({ host, port: boundPort, services: names, transport }, 'grpc server listening');
-
-  return {
-    port: boundPort,
-    database: environment.database,
-    async shutdown() {
-      if (shuttingDown) return;
-      shuttingDown = true;
-      clearInterval(readinessTimer);
-      setHealth('NOT_SERVING');
-      for (const call of watches) call.end();
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => {
-          options.log.warn({ graceMs: options.shutdownGraceMs }, 'in-flight calls cut off at shutdown');
-          server.forceShutdown();
-          resolve();
-        }, options.shutdownGraceMs);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      });
-      options.log.info('grpc server stopped');
-    },
-  };
 }
 
 /**
