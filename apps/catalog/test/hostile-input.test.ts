@@ -1,4 +1,4 @@
-import { status } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogServiceService as Catalog, Clinic, type Doctor, type SearchSlotsRequest } from '@carebook/proto/catalog';
 import { callRaw, createRawClient, encodeSecondsNanos, replaceLengthDelimited, type RawReply } from '@carebook/testing';
@@ -26,9 +26,9 @@ afterAll(async () => {
 const invalid = (call: () => Promise<unknown>, field: string) => expectRefused(catalog, call, status.INVALID_ARGUMENT, { field });
 
 /** Calls `method` with `bytes` and checks that nothing was written. */
-async function refusedRaw(method: { path: string }, bytes: Uint8Array): Promise<RawReply> {
+async function refusedRaw(method: { path: string }, bytes: Uint8Array, metadata?: Metadata): Promise<RawReply> {
   const before = await tableSnapshot(catalog.sql);
-  const reply = await callRaw(raw, method.path, bytes);
+  const reply = await callRaw(raw, method.path, bytes, metadata);
   expect(await tableSnapshot(catalog.sql)).toEqual(before);
   return reply;
 }
@@ -128,5 +128,37 @@ describe('page tokens', () => {
         { field: 'page_token', description: 'is not a token this API issued' },
       ]);
     }
+  });
+});
+
+describe('metadata', () => {
+  const getClinic = () => Catalog.listClinics.requestSerialize({ pageSize: 1, pageToken: '' });
+
+  it('replaces a correlation id that is too long with a fresh UUID, never echoing the long one', async () => {
+    const metadata = new Metadata();
+    metadata.set('x-request-id', 'r'.repeat(4_000));
+    const reply = await callRaw(raw, Catalog.listClinics.path, getClinic(), metadata);
+    expect(reply.code).toBe(status.OK);
+    expect(reply.replyBytes).toBeLessThan(4_000);
+  });
+
+  it.each([
+    ['a huge bearer token', `Bearer ${'t'.repeat(8_000)}`],
+    ['a scheme without a token', 'Bearer'],
+    ['a token with spaces in it', 'Bearer a b c'],
+  ])('refuses %s as CREDENTIAL_INVALID with a short reply, writing nothing', async (_, header) => {
+    const metadata = new Metadata();
+    metadata.set('authorization', header);
+    const reply = await refusedRaw(Catalog.listClinics, getClinic(), metadata);
+    expect(reply).toMatchObject({ code: status.UNAUTHENTICATED, reason: 'CREDENTIAL_INVALID' });
+    expect(reply.replyBytes).toBeLessThan(2_000);
+  });
+
+  it('serves a public read whose only authorization is a binary header (another key, not the credential)', async () => {
+    const metadata = new Metadata();
+    metadata.set('authorization-bin', Buffer.from([0, 1, 2]));
+    const reply = await refusedRaw(Catalog.listClinics, getClinic(), metadata);
+    // A -bin header is another key: it is not the authorization, which is missing, so a public read goes on.
+    expect(reply.code).toBe(status.OK);
   });
 });
