@@ -82,9 +82,10 @@ export function catalogGateway(client: CatalogClient, { timeoutMs, internalToken
     caller: CallerContext,
     run: (callSettings: { deadline: Date; metadata: Metadata }) => Promise<T>,
   ): Promise<T> {
+    // Before the span and outside the try: a deadline already past makes no
+    // call at all, and says nothing about catalog's reachability.
+    const callSettings = settings(caller);
     try {
-      // Before the span: a deadline already past makes no call at all.
-      const callSettings = settings(caller);
       const result = await tracedClientCall(CatalogServiceService[method].path, callSettings.metadata, () => run(callSettings));
       reachability.succeeded();
       return result;

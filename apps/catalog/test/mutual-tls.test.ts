@@ -47,7 +47,7 @@ let admin: CatalogClient;
 let adminWithToken: CatalogClient;
 let web: CatalogClient;
 let webWithToken: CatalogClient;
-let certificates: Record<'booking' | 'admin' | 'web' | 'expired' | 'foreign' | 'anonymous', IssuedCertificate>;
+let certificates: Record<'booking' | 'admin' | 'web' | 'expired' | 'foreign' | 'anonymous' | 'twoNames', IssuedCertificate>;
 
 beforeAll(async () => {
   pki = await createTestPki();
@@ -61,6 +61,8 @@ beforeAll(async () => {
     anonymous: await ca.issue('anonymous', { dns: ['somewhere.example'] }),
     expired: await ca.issue('expired', { uris: [BOOKING], expired: true }),
     foreign: await otherCa.issue('foreign', { uris: [BOOKING] }),
+    // A workload that got an extra SAN signed: listed under one of its names.
+    twoNames: await ca.issue('two-names', { uris: [WEB, BOOKING] }),
   };
   catalog = await startCatalogUnderTest({ tls: { cert: server.cert, key: server.key, ca: ca.cert }, callers: { admin: [ADMIN], internal: [BOOKING] } });
   booking = clientOf(certificates.booking, true);
@@ -149,6 +151,13 @@ describe('claims and releases', () => {
     expect((await booking.claimSlot({ slotId: slot.id, claimId })).slot?.claimId).toBe(claimId);
     expect((await booking.getSlot({ id: slot.id })).slot?.claimId).toBe(claimId);
     await booking.releaseSlot({ slotId: slot.id, claimId });
+  });
+
+  it('refuse a certificate with several URI SANs, one of them listed: a certificate names one identity', async () => {
+    const slot = await openSlot();
+    await expectRefused(catalog, () => clientOf(certificates.twoNames, true).claimSlot({ slotId: slot.id, claimId: randomUUID() }), status.PERMISSION_DENIED, {
+      reason: 'CALLER_NOT_ALLOWED',
+    });
   });
 
   it('need the token as well as the identity: the listed caller without it is UNAUTHENTICATED', async () => {

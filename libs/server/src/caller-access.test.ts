@@ -25,6 +25,11 @@ describe('isAllowed', () => {
     expect(isAllowed('internal', [], callers)).toBe(false);
   });
 
+  it('admits no certificate with several URI SANs, even one listed by one of them', () => {
+    expect(isAllowed('internal', ['spiffe://evil', 'spiffe://carebook/booking'], callers)).toBe(false);
+    expect(isAllowed('admin', ['spiffe://carebook/admin', 'spiffe://carebook/admin'], callers)).toBe(false);
+  });
+
   it('admits no one when a list is empty', () => {
     expect(isAllowed('admin', ['spiffe://carebook/admin'], { admin: [], internal: [] })).toBe(false);
   });

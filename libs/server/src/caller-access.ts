@@ -44,11 +44,16 @@ export function callerIdentities(authContext: { sslPeerCertificate?: PeerCertifi
   return uriSans(authContext?.sslPeerCertificate?.subjectaltname);
 }
 
-/** True when one of `identities` is listed for `rule` ('authenticated' admits everyone). */
+/**
+ * True when the caller's identity is listed for `rule` ('authenticated'
+ * admits everyone). A certificate names one identity: one with several URI
+ * SANs (or none) has none, as SPIFFE's X.509-SVID requires, so a workload
+ * that got extra SANs signed cannot pass for another by one of them.
+ */
 export function isAllowed(rule: AccessRule, identities: readonly string[], callers: CallerLists): boolean {
   if (rule === 'authenticated') return true;
   const listed = rule === 'admin' ? callers.admin : callers.internal;
-  return identities.some((identity) => listed.includes(identity));
+  return identities.length === 1 && listed.includes(identities[0]);
 }
 
 /** The refusal of an RPC to a caller whose certificate identity is not listed for its rule. */

@@ -84,6 +84,19 @@ export function secretList(describe: string, minLength: number): EnvVar<string[]
   };
 }
 
+/** An optional number from 0 to 1 (a ratio); undefined when unset. */
+export function optionalRatio(describe: string): EnvVar<number | undefined> {
+  return {
+    describe,
+    parse(raw) {
+      if (raw === undefined || raw.trim() === '') return undefined;
+      const value = Number(raw);
+      if (!Number.isFinite(value) || value < 0 || value > 1) throw new BadValue(`must be a number from 0 to 1, got "${raw.slice(0, 32)}"`);
+      return value;
+    },
+  };
+}
+
 /** One of the listed values. */
 export function oneOf<T extends string>(describe: string, values: readonly T[], fallback: T): EnvVar<T> {
   return {

@@ -26,6 +26,8 @@ export const NO_TRANSACTION_MARKER = '-- carebook:no-transaction';
  * well under deadlock_timeout (1 s by default). See lockMigrations.
  */
 const LOCK_WAIT_MS = 200;
+// How long a runner waits for the migration lock before it says who holds it.
+const LOCK_WAIT_REPORT_MS = 5_000;
 
 const CREATE_MIGRATIONS_TABLE = `
 CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
@@ -85,7 +87,7 @@ export async function migrateDatabase(databaseUrl: string, migrationsDir: string
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    await lockMigrations(client);
+    await lockMigrations(client, log);
     await client.query(CREATE_MIGRATIONS_TABLE);
     const { rows } = await client.query<AppliedMigration>(
       'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL',
@@ -120,14 +122,26 @@ export async function migrateDatabase(databaseUrl: string, migrationsDir: string
  * until the deadlock detector aborted one. Short waits end that snapshot
  * several times a second, so the index build only waits for the current one.
  */
-async function lockMigrations(client: pg.Client): Promise<void> {
+async function lockMigrations(client: pg.Client, log: Logger): Promise<void> {
   await client.query(`SET lock_timeout = '${LOCK_WAIT_MS}ms'`);
+  const started = performance.now();
+  let told = false;
   for (;;) {
     try {
       await client.query('SELECT pg_advisory_lock($1)', [PRISMA_MIGRATE_LOCK_KEY]);
       break;
     } catch (err) {
       if ((err as { code?: string }).code !== '55P03') throw err; // lock_not_available: wait another turn
+      // Another runner migrates, or a stuck session holds the lock: say who, once, so a replica
+      // that stays NOT_SERVING is explained.
+      if (!told && performance.now() - started > LOCK_WAIT_REPORT_MS) {
+        told = true;
+        const { rows } = await client.query<{ pid: number }>(
+          `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = $1`,
+          [PRISMA_MIGRATE_LOCK_KEY],
+        );
+        log.warn({ holderPids: rows.map((r) => r.pid), waitedMs: Math.round(performance.now() - started) }, 'waiting for the migration lock');
+      }
     }
   }
   await client.query('RESET lock_timeout');

@@ -28,6 +28,10 @@ describe('startTracing', () => {
     expect(options({ OTEL_TRACES_EXPORTER: 'otlp' })).toBe('otlp');
     expect(options({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_SDK_DISABLED: 'true' })).toBe('none');
     expect(() => loadConfig(tracingConfigSpec, { OTEL_TRACES_EXPORTER: 'zipkin' })).toThrow(/OTEL_TRACES_EXPORTER must be one of none, otlp, console/);
+    // The SDK would sample everything, silently, on a sampler it does not know.
+    expect(() => loadConfig(tracingConfigSpec, { OTEL_TRACES_SAMPLER: 'traceidratio_typo' })).toThrow(/OTEL_TRACES_SAMPLER must be one of always_on/);
+    expect(() => loadConfig(tracingConfigSpec, { OTEL_TRACES_SAMPLER_ARG: '7' })).toThrow(/OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1/);
+    expect(loadConfig(tracingConfigSpec, { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' })).toMatchObject({ OTEL_TRACES_SAMPLER_ARG: 0.1 });
     expect(() => loadConfig(tracingConfigSpec, { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL/);
   });
 

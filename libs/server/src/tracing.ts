@@ -4,7 +4,7 @@
 import { context, diag, DiagLogLevel, propagation, trace } from '@opentelemetry/api';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from 'pino';
-import { oneOf } from './config';
+import { oneOf, optionalRatio } from './config';
 
 /** The exporters OTEL_TRACES_EXPORTER may name; `none` turns tracing off. */
 export const TRACES_EXPORTERS = ['none', 'otlp', 'console'] as const;
@@ -23,6 +23,15 @@ export const tracingConfigSpec = {
   // port would get requests it cannot read, so other protocols are refused.
   OTEL_EXPORTER_OTLP_PROTOCOL: oneOf('OTLP protocol; only http/protobuf is supported', ['http/protobuf'] as const, 'http/protobuf'),
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: oneOf('OTLP protocol of traces; only http/protobuf is supported', ['http/protobuf'] as const, 'http/protobuf'),
+  // The SDK reads the sampler itself, and falls back to sampling everything,
+  // silently, on a value it does not know: checked here so a typo stops the
+  // process instead.
+  OTEL_TRACES_SAMPLER: oneOf(
+    'which traces are recorded',
+    ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const,
+    'parentbased_always_on',
+  ),
+  OTEL_TRACES_SAMPLER_ARG: optionalRatio('the share of traces the traceidratio samplers record, from 0 to 1'),
 };
 
 export interface TracingOptions {

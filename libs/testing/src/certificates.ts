@@ -10,7 +10,15 @@ import { promisify } from 'node:util';
 // `x509 -req` because it sets any validity period (OpenSSL 3.0's x509 has no
 // -not_before/-not_after), which makes an expired certificate possible.
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
+
+/** Runs openssl (or another tool), saying plainly when it is not installed: the TLS tests need it. */
+async function run(command: string, args: string[]): Promise<void> {
+  await execFileAsync(command, args).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') throw new Error(`${command} is not installed; the TLS tests make their certificates with it (apt-get install ${command})`, { cause: err });
+    throw err;
+  });
+}
 
 /** A certificate and its key, as files and as the PEM they hold. */
 export interface IssuedCertificate {
