@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# CI's breaking-change check: proto/ against the previous commit (HEAD~1)
-# with scripts/proto-breaking.sh, failing on a breaking change. Skipped, with
-# the reason printed, when there is no previous commit to compare with: not a
-# git checkout, the first commit, or a shallow clone cut off above it.
+# CI's breaking-change check: proto/ against the previous commit (HEAD~1),
+# and against v1 as first published (the commit that added proto/carebook),
+# with scripts/proto-breaking.sh, failing on a breaking change. The second
+# comparison keeps a break from passing once another commit lands on top of
+# it. Skipped, with the reason printed, when there is no previous commit to
+# compare with: not a git checkout, the first commit, or a shallow clone cut
+# off above it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,4 +25,12 @@ fi
 git cat-file -e "$base^{tree}" 2>/dev/null || skip "the previous commit $base is not available in this clone"
 
 echo "buf breaking against the previous commit $base"
-exec bash scripts/proto-breaking.sh "$base"
+bash scripts/proto-breaking.sh "$base"
+
+v1="$(git log --diff-filter=A --format=%H --reverse -- proto/carebook | head -n 1)"
+if [ -n "$v1" ] && [ "$v1" != "$base" ] && git cat-file -e "$v1^{tree}" 2>/dev/null; then
+  echo "buf breaking against v1 as first published, $v1"
+  bash scripts/proto-breaking.sh "$v1"
+else
+  echo "buf breaking against v1 as first published skipped: its commit is the previous one or not in this clone"
+fi

@@ -72,4 +72,17 @@ describe('buf breaking against the previous commit', () => {
     expect(breaking.output).toMatch(/changed type/);
     expect(breaking.status).not.toBe(0);
   });
+
+  it('still fails a breaking change once another commit lands on top of it, against v1 as first published', () => {
+    const dir = repoWithOneCommit('buried');
+    const proto = join(dir, 'proto/carebook/catalog/v1/catalog.proto');
+    writeFileSync(proto, readFileSync(proto, 'utf8').replace('string display_name = 2;', 'int64 display_name = 2;'));
+    git(dir, 'commit', '-qam', 'breaking');
+    git(dir, 'commit', '-q', '--allow-empty', '-m', 'on top');
+    const result = check(dir);
+    expect(result.output).toMatch(/no breaking changes against/);
+    expect(result.output).toMatch(/buf breaking against v1 as first published/);
+    expect(result.output).toMatch(/changed type/);
+    expect(result.status).not.toBe(0);
+  });
 });
