@@ -2,7 +2,7 @@ import pg from 'pg';
 import { createBookingClient, type BookingClient } from '@carebook/proto/booking';
 import { createCatalogClient, type CatalogClient } from '@carebook/proto/catalog';
 import { createLogger, createMetricsRegistry, grpcClientMetrics } from '@carebook/server';
-import { createTestDatabase, TEST_INTERNAL_TOKEN, TEST_PAGE_TOKEN_KEYS } from '@carebook/testing';
+import { createTestDatabase, TEST_INTERNAL_TOKEN, TEST_PAGE_TOKEN_KEYS, inspectionPool } from '@carebook/testing';
 import { startCatalogUnderTest, type CatalogUnderTest } from '../../catalog/test/harness';
 import { createBookingDatabase, type BookingPrisma } from '../src/db';
 import { startBookingService, type BookingServiceOptions, type RunningBooking } from '../src/server';
@@ -51,7 +51,7 @@ export async function startBookingUnderTest(
     { ...TEST_BOOKING_OPTIONS, port: 0, metricsAddress: { host: '127.0.0.1', port: 0 }, ...options },
   );
   const client = createBookingClient(`127.0.0.1:${service.port}`);
-  const sql = new pg.Pool({ connectionString: db.url, max: 4 });
+  const sql = inspectionPool(db.url, 4);
   return {
     catalog,
     client,

@@ -1,11 +1,10 @@
 import { Registry } from 'prom-client';
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppointmentStatus, type Patient } from '@carebook/proto/booking';
 import { createCatalogClient, type Slot } from '@carebook/proto/catalog';
 import { createLogger, type CarebookGrpcServer } from '@carebook/server';
-import { createTestDatabase, freePort, pollUntil } from '@carebook/testing';
+import { createTestDatabase, freePort, pollUntil, inspectionPool } from '@carebook/testing';
 import { createCatalogDatabase } from '../../catalog/src/db';
 import { enqueueRelease, releasesRepo } from '../src/releases/repo';
 import { startCatalogServer } from '../../catalog/src/server';
@@ -32,7 +31,7 @@ async function startRestartableCatalog(): Promise<RestartableCatalog> {
     client: internalCatalogClient(address),
     publicClient: createCatalogClient(address),
     prisma,
-    sql: new pg.Pool({ connectionString: db.url, max: 4 }),
+    sql: inspectionPool(db.url, 4),
     databaseUrl: db.url,
     newClient: (options = {}) => internalCatalogClient(address, { 'grpc.use_local_subchannel_pool': 1, ...options }),
     async start() {

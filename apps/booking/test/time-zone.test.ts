@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppointmentStatus, createBookingClient, type BookingClient, type Patient } from '@carebook/proto/booking';
 import { createCatalogClient, type CatalogClient, type Slot } from '@carebook/proto/catalog';
 import { createLogger, createMetricsRegistry, type CarebookGrpcServer } from '@carebook/server';
-import { createTestDatabase } from '@carebook/testing';
+import { createTestDatabase, inspectionPool } from '@carebook/testing';
 import { createCatalogDatabase } from '../../catalog/src/db';
 import { startCatalogServer } from '../../catalog/src/server';
 import { createPatient, createSchedule, insertAppointment, newRequestId } from './booking-fixtures';
@@ -50,7 +50,7 @@ describe.each(['America/Los_Angeles', 'Pacific/Auckland'])('with databases in %s
     service = await startBookingService({ prisma: bookingPrisma, sql: bookingSql, catalog: catalogOfBooking, log, metrics: createMetricsRegistry('booking') }, { ...TEST_BOOKING_OPTIONS, port: 0 });
     booking = createBookingClient(`127.0.0.1:${service.port}`);
     catalog = createCatalogClient(`127.0.0.1:${catalogServer.port}`);
-    sql = new pg.Pool({ connectionString: bookingDb.url, max: 2 });
+    sql = inspectionPool(bookingDb.url, 2);
     stops.push(
       async () => [booking.close(), catalog.close()],
       () => service.shutdown(),

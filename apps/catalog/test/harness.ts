@@ -11,7 +11,7 @@ import {
   type Slot,
 } from '@carebook/proto/catalog';
 import { createLogger, createMetricsRegistry } from '@carebook/server';
-import { createTestDatabase, expectGrpcError, TEST_INTERNAL_TOKEN, TEST_PAGE_TOKEN_KEYS, type ExpectedGrpcError } from '@carebook/testing';
+import { createTestDatabase, expectGrpcError, TEST_INTERNAL_TOKEN, TEST_PAGE_TOKEN_KEYS, type ExpectedGrpcError, inspectionPool } from '@carebook/testing';
 import { createCatalogDatabase, type CatalogPrisma } from '../src/db';
 import type { SlotMaterialiser } from '../src/schedules/materialiser';
 import { startCatalogServer, type CatalogServerOptions } from '../src/server';
@@ -68,7 +68,7 @@ export async function startCatalogUnderTest(
   const address = `127.0.0.1:${server.port}`;
   const client = internalCatalogClient(address);
   const publicClient = createCatalogClient(address);
-  const sql = new pg.Pool({ connectionString: db.url, max: 4 });
+  const sql = inspectionPool(db.url, 4);
   return {
     address,
     metricsPort: server.metricsPort!,

@@ -7,6 +7,7 @@ import {
   expectServiceSchemaMatchesPrisma,
   findSchemaDrift,
   type SqlOnlyObjects,
+  inspectionPool,
 } from '@carebook/testing';
 
 const schemaPath = fileURLToPath(new URL('../../../prisma/catalog/schema.prisma', import.meta.url));
@@ -75,7 +76,7 @@ let sql: pg.Pool;
 
 beforeAll(async () => {
   db = await createTestDatabase('catalog');
-  sql = new pg.Pool({ connectionString: db.url, max: 2 });
+  sql = inspectionPool(db.url, 2);
 });
 
 afterAll(async () => {

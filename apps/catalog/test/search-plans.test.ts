@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '@carebook/testing';
+import { createTestDatabase, inspectionPool } from '@carebook/testing';
 import type { Prisma } from '../src/generated/prisma/client';
 import {
   nextAvailableDriver,
@@ -77,7 +77,7 @@ async function seed(): Promise<void> {
 
 beforeAll(async () => {
   db = await createTestDatabase('catalog');
-  sql = new pg.Pool({ connectionString: db.url, max: 2 });
+  sql = inspectionPool(db.url, 2);
   now = new Date();
   await seed();
   const { rows } = await sql.query(`

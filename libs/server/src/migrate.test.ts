@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEmptyDatabase, pollUntil } from '@carebook/testing';
+import { createEmptyDatabase, pollUntil, inspectionPool } from '@carebook/testing';
 import { migrateDatabase, NO_TRANSACTION_MARKER, readMigrations } from './migrate';
 
 const catalogMigrations = fileURLToPath(new URL('../../../prisma/catalog/migrations', import.meta.url));
@@ -45,7 +45,7 @@ let tempDirs: string[] = [];
 
 beforeEach(async () => {
   db = await createEmptyDatabase('test_migrate');
-  sql = new pg.Pool({ connectionString: db.url, max: 3 });
+  sql = inspectionPool(db.url, 3);
 });
 
 afterEach(async () => {

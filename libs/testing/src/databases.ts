@@ -56,3 +56,16 @@ async function withAdmin<T>(url: string, fn: (client: pg.Client) => Promise<T>):
     await client.end();
   }
 }
+
+/**
+ * A pool of a test's own, to read and check a database directly. Test files
+ * drop their databases WITH (FORCE) at the end, which terminates connections
+ * the pool may still be closing; that 'error' event on an idle connection is
+ * expected there, and without a listener it would be an uncaught exception
+ * that fails the whole run.
+ */
+export function inspectionPool(url: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max });
+  pool.on('error', () => {});
+  return pool;
+}
