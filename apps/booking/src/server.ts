@@ -5,14 +5,11 @@ import {
   outageLog,
   pageTokens,
   pingDatabase,
-  registerDependencyUp,
-  registerPoolMetrics,
   registration,
   runPeriodically,
+  serveServiceMetrics,
   startGrpcServer,
-  startMetricsServer,
   type Logger,
-  type MetricsServer,
   type ServerTls,
   type SqlPool,
 } from '@carebook/server';
@@ -140,11 +137,13 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
     options.host,
     options.port,
   );
-  registerDependencyUp(deps.metrics, { database: server.database, catalog: reachability });
-  registerPoolMetrics(deps.metrics, deps.sql);
   registerBookingMetrics(deps.metrics, { appointments: appointmentRows, releases: releaseRows, conflicts });
-  const metrics: MetricsServer | undefined =
-    options.metricsAddress && (await startMetricsServer(deps.metrics, options.metricsAddress.host, options.metricsAddress.port, deps.log));
+  const metrics = await serveServiceMetrics(deps.metrics, {
+    pool: deps.sql,
+    dependencies: { database: server.database, catalog: reachability },
+    address: options.metricsAddress,
+    log: deps.log,
+  });
   const loops = [
     runPeriodically('reconcile pending appointments', options.reconcileIntervalMs, () => reconciler.reconcileOnce(), deps.log),
     runPeriodically('deliver slot releases', options.releaseIntervalMs, () => releases.dispatchDue(), deps.log),

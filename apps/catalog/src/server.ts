@@ -4,12 +4,10 @@ import {
   databaseGauge,
   pageTokens,
   pingDatabase,
-  registerDependencyUp,
-  registerPoolMetrics,
   registration,
   runPeriodically,
+  serveServiceMetrics,
   startGrpcServer,
-  startMetricsServer,
   type CallerLists,
   type CarebookGrpcServer,
   type Logger,
@@ -111,15 +109,18 @@ export async function startCatalogServer(deps: CatalogDeps, options: CatalogServ
     options.host,
     options.port,
   );
-  registerDependencyUp(deps.metrics, { database: server.database });
-  registerPoolMetrics(deps.metrics, deps.sql);
   databaseGauge(
     deps.metrics,
     'carebook_catalog_materialisation_lag_days',
     "Local days by which the furthest-behind schedule's slots stop short of the horizon (0: every schedule is up to date).",
     () => materialiser.lagDays(),
   );
-  const metrics = options.metricsAddress && (await startMetricsServer(deps.metrics, options.metricsAddress.host, options.metricsAddress.port, deps.log));
+  const metrics = await serveServiceMetrics(deps.metrics, {
+    pool: deps.sql,
+    dependencies: { database: server.database },
+    address: options.metricsAddress,
+    log: deps.log,
+  });
   // Schedule changes materialise their own slots; this loop extends every
   // schedule as the horizon moves on (one local day at a time), at start-up
   // and then every interval, on every replica (each schedule is locked).

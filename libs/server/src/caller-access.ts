@@ -12,11 +12,27 @@ import { quote } from './validation';
 // - 'internal': the internal bearer token always, and with mutual TLS also an
 //   identity listed as internal.
 
+/** Every rule an RPC may have. */
+export const ACCESS_RULES = ['authenticated', 'admin', 'internal'] as const;
+
 /** What an RPC requires of its caller. */
-export type AccessRule = 'authenticated' | 'admin' | 'internal';
+export type AccessRule = (typeof ACCESS_RULES)[number];
 
 /** One rule for every RPC (handler key) of a service definition. */
 export type AccessTable<S> = { readonly [K in keyof S & string]: AccessRule };
+
+/** Problems of an access table against its service definition (method keys to paths): a method without a rule, or a rule for no method. */
+export function accessTableProblems(definition: Record<string, { path: string }>, access: Record<string, unknown>): string[] {
+  const rules = new Set<unknown>(ACCESS_RULES);
+  return [
+    ...Object.keys(definition)
+      .filter((key) => !rules.has(access[key]))
+      .map((key) => `${definition[key].path} has no access rule`),
+    ...Object.keys(access)
+      .filter((key) => !(key in definition))
+      .map((key) => `the access rule for ${key} names no method`),
+  ];
+}
 
 /** The identities (certificate URI SANs) the 'admin' and 'internal' rules admit under mutual TLS; an empty list admits no one. */
 export interface CallerLists {

@@ -11,7 +11,8 @@ import {
 import { createHealthClient, expectGrpcError, pollUntil, type HealthClient } from '@carebook/testing';
 import { InvalidArgumentError, NotFoundError } from './errors';
 import type { AccessTable } from './caller-access';
-import { accessTableProblems, registration, startGrpcServer, type CarebookGrpcServer, type RequestContext } from './grpc-server';
+import { accessTableProblems } from './caller-access';
+import { registration, startGrpcServer, type CarebookGrpcServer, type RequestContext } from './grpc-server';
 
 // The server library on its own: a catalog service definition with stand-in
 // handlers, and a readiness hook the test controls.

@@ -9,7 +9,7 @@ import { grpcServerMetrics } from './grpc-metrics';
 import { serveHealth } from './health';
 import { addReflection } from './reflection';
 import { DomainError } from './errors';
-import { callerIdentities, callerNotAllowedError, isAllowed, type AccessRule, type AccessTable, type CallerLists } from './caller-access';
+import { accessTableProblems, callerIdentities, callerNotAllowedError, isAllowed, type AccessRule, type AccessTable, type CallerLists } from './caller-access';
 import { internalCredential, internalCredentialError, type CallerCredential } from './internal-credential';
 import { outageLog, type OutageLog } from './outage-log';
 import { isDatabaseUnavailable } from './postgres-errors';
@@ -90,19 +90,6 @@ const MAX_CORRELATION_ID_LENGTH = 128;
  */
 export function registration<S extends grpc.ServiceDefinition>(name: string, definition: S, handlers: Handlers<S>, access: AccessTable<S>): ServiceRegistration {
   return { name, definition, handlers, access } as unknown as ServiceRegistration;
-}
-
-/** Problems of an access table against its service definition: a method without a rule, or a rule for no method. */
-export function accessTableProblems(definition: grpc.ServiceDefinition, access: Record<string, unknown>): string[] {
-  const rules = new Set(['authenticated', 'admin', 'internal']);
-  return [
-    ...Object.keys(definition)
-      .filter((key) => !rules.has(access[key] as string))
-      .map((key) => `${definition[key].path} has no access rule`),
-    ...Object.keys(access)
-      .filter((key) => !(key in definition))
-      .map((key) => `the access rule for ${key} names no method`),
-  ];
 }
 
 /** What every wrapped method shares: how to check credentials, the log of database outages, the call metrics. */

@@ -1,12 +1,36 @@
 import type pg from 'pg';
+import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
+import { startMetricsServer, type MetricsServer } from './metrics-server';
 import type { OutageLog } from './outage-log';
 
 // Metrics every service has besides the gRPC ones (grpc-metrics.ts): its
 // pool, its dependencies' reachability, and gauges read from its database.
 
+/** What every service's metrics show besides its own gauges, and where they are served. */
+export interface ServiceMetricsOptions {
+  /** The service's PostgreSQL pool. */
+  pool: Pick<pg.Pool, 'totalCount' | 'idleCount' | 'waitingCount'>;
+  /** Each dependency's reachability by name: `database` always, others (catalog) where the service has them. */
+  dependencies: Record<string, Pick<OutageLog, 'down'>>;
+  /** Where to serve GET /metrics (port 0 picks one); unset: not served. */
+  address: { host: string; port: number } | undefined;
+  log: Logger;
+}
+
+/**
+ * Registers what every service shows (its pool, its dependencies'
+ * reachability) beside the gauges the service registered itself, and serves
+ * `registry` if an address is given.
+ */
+export async function serveServiceMetrics(registry: Registry, options: ServiceMetricsOptions): Promise<MetricsServer | undefined> {
+  registerDependencyUp(registry, options.dependencies);
+  registerPoolMetrics(registry, options.pool);
+  return options.address && startMetricsServer(registry, options.address.host, options.address.port, options.log);
+}
+
 /** `carebook_dependency_up{dependency}` for each named dependency: 1 while it answers, 0 from the first failed call of an outage to the next answer. */
-export function registerDependencyUp(registry: Registry, dependencies: Record<string, Pick<OutageLog, 'down'>>): void {
+function registerDependencyUp(registry: Registry, dependencies: Record<string, Pick<OutageLog, 'down'>>): void {
   new Gauge({
     name: 'carebook_dependency_up',
     help: 'Whether the dependency answered the last call made to it (1) or the last call found it unreachable (0).',
@@ -19,7 +43,7 @@ export function registerDependencyUp(registry: Registry, dependencies: Record<st
 }
 
 /** The database pool's connections: open and idle ones, and queries waiting for one. */
-export function registerPoolMetrics(registry: Registry, pool: Pick<pg.Pool, 'totalCount' | 'idleCount' | 'waitingCount'>): void {
+function registerPoolMetrics(registry: Registry, pool: Pick<pg.Pool, 'totalCount' | 'idleCount' | 'waitingCount'>): void {
   new Gauge({
     name: 'carebook_db_pool_connections',
     help: "Connections of the service's PostgreSQL pool, by state (open: all of them; idle: open and unused).",

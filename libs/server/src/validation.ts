@@ -75,17 +75,12 @@ export class RequestValidator {
     return !this.violations.some((v) => v.field === field);
   }
 
-  /** Checks length and characters of `text`; true if it passed. */
-  private checkText(field: string, text: string, maxLength: number, options: TextOptions): boolean {
-    if (text.length > maxLength) {
-      this.fail(field, `must be at most ${maxLength} characters`);
-      return false;
-    }
-    if ((options.multiline ? CONTROL_EXCEPT_LINE_BREAKS : CONTROL).test(text)) {
+  /** Checks length and characters of `text`, recording the first problem. */
+  private checkText(field: string, text: string, maxLength: number, options: TextOptions): void {
+    if (text.length > maxLength) this.fail(field, `must be at most ${maxLength} characters`);
+    else if ((options.multiline ? CONTROL_EXCEPT_LINE_BREAKS : CONTROL).test(text)) {
       this.fail(field, options.multiline ? 'must not contain control characters other than line feeds and tabs' : 'must not contain control characters');
-      return false;
     }
-    return true;
   }
 
   /** A non-blank string of at most `maxLength` characters, trimmed. */

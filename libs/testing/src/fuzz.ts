@@ -8,5 +8,5 @@ export { callRaw, codecOf, createRawClient, type RawReply } from './fuzz/raw-cal
 export { changedTables, databaseFingerprint, fingerprintAll, type DatabaseFingerprint } from './fuzz/fingerprint';
 export { fuzzSettingsFromEnv, DEFAULT_FUZZ_SEED, type FuzzSettings } from './fuzz/settings';
 export { FuzzTally, type Finding } from './fuzz/tally';
-export { fuzzServices, fuzzTarget, MAX_REPLY_BYTES, type FuzzRun, type FuzzTarget } from './fuzz/runner';
+export { fuzzServices, fuzzTarget, MAX_FUZZ_REPLY_BYTES, type FuzzRun, type FuzzTarget } from './fuzz/runner';
 export * from './fuzz/wire';

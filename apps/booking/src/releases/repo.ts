@@ -74,9 +74,6 @@ export function releasesRepo(prisma: BookingPrisma) {
         WHERE id = ${id}::uuid`;
     },
 
-    /** Releases not yet confirmed by catalog. */
-    countOwed: () => prisma.slotRelease.count({ where: { doneTime: null } }),
-
     /** How many releases are owed, and the age of the oldest in seconds by the database's clock (0 when none). */
     async owedStats(): Promise<{ count: number; oldestAgeSeconds: number }> {
       const [row] = await prisma.$queryRaw<{ count: number; oldestAgeSeconds: number }[]>`

@@ -35,7 +35,7 @@ export function fuzzTarget<T extends object>(method: { path: string; requestSeri
 }
 
 /** A whole reply, status message and metadata included, must stay under this. */
-export const MAX_REPLY_BYTES = 16 * 1024;
+export const MAX_FUZZ_REPLY_BYTES = 16 * 1024;
 const FORBIDDEN = new Set([status.INTERNAL, status.UNKNOWN]);
 
 interface Plan {
@@ -59,7 +59,7 @@ async function problemsOf(run: FuzzRun, rpc: string, reply: RawReply, before: Re
   const problems: string[] = [];
   if (reply.transportFailure) problems.push(`reply broke the client's HTTP/2 stream (oversized headers?)`);
   else if (FORBIDDEN.has(reply.code)) problems.push(`status ${status[reply.code]}`);
-  if (reply.replyBytes > MAX_REPLY_BYTES) problems.push(`reply of ${reply.replyBytes} bytes (status details ${reply.statusDetailsBytes})`);
+  if (reply.replyBytes > MAX_FUZZ_REPLY_BYTES) problems.push(`reply of ${reply.replyBytes} bytes (status details ${reply.statusDetailsBytes})`);
   if (reply.code !== status.OK) {
     const allowed = new Set(run.writesOnRefusal?.(rpc, reply) ?? []);
     const changed = changedTables(before, await fingerprintAll(run.databases)).filter((t) => !allowed.has(t));
