@@ -27,7 +27,10 @@ git cat-file -e "$base^{tree}" 2>/dev/null || skip "the previous commit $base is
 echo "buf breaking against the previous commit $base"
 bash scripts/proto-breaking.sh "$base"
 
-v1="$(git log --diff-filter=A --format=%H --reverse -- proto/carebook | head -n 1)"
+# No pipe into head: under pipefail, git killed by SIGPIPE when head exits
+# early would fail the whole check (exit 141).
+added="$(git log --diff-filter=A --format=%H --reverse -- proto/carebook)"
+v1="${added%%$'\n'*}"
 if [ -n "$v1" ] && [ "$v1" != "$base" ] && git cat-file -e "$v1^{tree}" 2>/dev/null; then
   echo "buf breaking against v1 as first published, $v1"
   bash scripts/proto-breaking.sh "$v1"
