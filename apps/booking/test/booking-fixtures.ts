@@ -73,9 +73,14 @@ export async function releasesOf(sql: pg.Pool, slotId: string) {
 }
 
 /** Every row of the booking tables, to prove a refused call changed nothing (not even update_time). */
-export async function bookingSnapshot(sql: pg.Pool): Promise<Record<'patient' | 'appointment' | 'slot_release', unknown[]>> {
+export async function bookingSnapshot(sql: pg.Pool): Promise<Record<'patient' | 'appointment' | 'slot_release' | 'appointment_event', unknown[]>> {
   const read = async (table: string) => (await sql.query(`SELECT * FROM ${table} ORDER BY id`)).rows;
-  return { patient: await read('patient'), appointment: await read('appointment'), slot_release: await read('slot_release') };
+  return {
+    patient: await read('patient'),
+    appointment: await read('appointment'),
+    slot_release: await read('slot_release'),
+    appointment_event: await read('appointment_event'),
+  };
 }
 
 /**

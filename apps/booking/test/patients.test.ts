@@ -145,3 +145,50 @@ describe('CreatePatient validation', () => {
     ]);
   });
 });
+
+describe('UpdatePatient', () => {
+  /** Asserts UpdatePatient refuses the request with `code`, naming `field` when given, writing nothing. */
+  const refuseUpdate = (request: Parameters<typeof sys.client.updatePatient>[0], code: status, field?: string) =>
+    expectRefused(sys, () => sys.client.updatePatient(request), code, field ? { field } : {});
+
+  it('creates patients with reminders on for both channels unless they say otherwise', async () => {
+    expect(await createPatient(sys.client)).toMatchObject({ emailReminders: true, smsReminders: true });
+    expect(await createPatient(sys.client, { smsReminders: false })).toMatchObject({ emailReminders: true, smsReminders: false });
+  });
+
+  it('changes only the fields in update_mask, in snake_case or lowerCamelCase', async () => {
+    const patient = await createPatient(sys.client, { email: 'old@example.org', phone: '+49 30 1234567' });
+    const { patient: updated } = await sys.client.updatePatient({
+      patient: { ...patient, email: 'new@example.org', phone: '+1 212 555 0100', displayName: 'Not Changed', smsReminders: false },
+      updateMask: ['email', 'smsReminders'],
+    });
+    expect(updated).toMatchObject({ email: 'new@example.org', phone: '+49 30 1234567', displayName: patient.displayName, smsReminders: false, emailReminders: true });
+    expect(+updated!.updateTime!).toBeGreaterThan(+patient.updateTime!);
+    expect((await sys.client.getPatient({ id: patient.id })).patient).toEqual(updated);
+  });
+
+  it('clears a contact given empty, and takes an unset consent in the mask as off', async () => {
+    const patient = await createPatient(sys.client, { email: 'both@example.org', phone: '+49 30 7654321' });
+    const { patient: updated } = await sys.client.updatePatient({ patient: { id: patient.id, email: '' } as Patient, updateMask: ['email', 'email_reminders'] });
+    expect(updated).toMatchObject({ email: '', phone: '+49 30 7654321', emailReminders: false, smsReminders: true });
+  });
+
+  it('refuses to leave a patient without e-mail and phone, changing nothing', async () => {
+    const patient = await createPatient(sys.client, { email: 'only@example.org', phone: '' });
+    await refuseUpdate({ patient: { ...patient, email: '' }, updateMask: ['email'] }, status.INVALID_ARGUMENT, 'patient.email');
+    expect((await sys.client.getPatient({ id: patient.id })).patient).toEqual(patient);
+  });
+
+  it('refuses a missing or unknown mask path, bad values and a malformed id, naming the field; an unknown patient is NOT_FOUND', async () => {
+    const patient = await createPatient(sys.client);
+    await refuseUpdate({ patient, updateMask: [] }, status.INVALID_ARGUMENT, 'update_mask');
+    await refuseUpdate({ patient, updateMask: ['birth_date'] }, status.INVALID_ARGUMENT, 'update_mask');
+    await refuseUpdate({ patient, updateMask: Array.from({ length: 17 }, () => 'email') }, status.INVALID_ARGUMENT, 'update_mask');
+    await refuseUpdate({ patient: { ...patient, email: 'not an address' }, updateMask: ['email'] }, status.INVALID_ARGUMENT, 'patient.email');
+    await refuseUpdate({ patient: { ...patient, phone: 'call me' }, updateMask: ['phone'] }, status.INVALID_ARGUMENT, 'patient.phone');
+    await refuseUpdate({ patient: { ...patient, displayName: '  ' }, updateMask: ['display_name'] }, status.INVALID_ARGUMENT, 'patient.display_name');
+    await refuseUpdate({ patient: { ...patient, id: 'nope' }, updateMask: ['email'] }, status.INVALID_ARGUMENT, 'patient.id');
+    await refuseUpdate({ patient: undefined, updateMask: ['email'] }, status.INVALID_ARGUMENT, 'patient');
+    await refuseUpdate({ patient: { ...patient, id: randomUUID() }, updateMask: ['*'] }, status.NOT_FOUND);
+  });
+});
