@@ -88,7 +88,7 @@ it('never skips an event: concurrent writers with slow transactions, two consume
   for (let i = 0; i < APPOINTMENTS; i++) ids.push(await insertAppointment(sys.sql, { patientId: patient.id, slot: fakeSlot(i) }));
 
   const watch = watchFeed(feed, 0);
-  let total: number | undefined;
+  let total: number | undefined = undefined;
   const paged = pageThrough(() => total);
   const queue = [...ids];
   await Promise.all(
