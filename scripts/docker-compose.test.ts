@@ -28,7 +28,11 @@ const services = Object.entries(compose.services);
 const appServices = services.filter(([, s]) => s.build !== undefined);
 
 /** What the shell gives compose in this check: a value for each variable the file interpolates. */
-const SHELL: Record<string, string> = { CAREBOOK_INTERNAL_TOKEN: 't'.repeat(44), CAREBOOK_PAGE_TOKEN_KEY: 'k'.repeat(44) };
+const SHELL: Record<string, string> = {
+  CAREBOOK_INTERNAL_TOKEN: 't'.repeat(44),
+  CAREBOOK_BOOKING_INTERNAL_TOKEN: 'b'.repeat(44),
+  CAREBOOK_PAGE_TOKEN_KEY: 'k'.repeat(44),
+};
 
 /** Compose's interpolation of ${NAME} and ${NAME:?message} from SHELL; an unknown variable fails the check. */
 function interpolate(value: string): string {
@@ -100,21 +104,43 @@ async function loadAppConfig(app: string, env: Record<string, string>): Promise<
 }
 
 describe('docker-compose.yml', () => {
-  it('has PostgreSQL and both services', () => {
-    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['postgres', 'catalog', 'booking']));
+  it('has PostgreSQL, every service and Mailpit', () => {
+    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['postgres', 'catalog', 'booking', 'notifications', 'mailpit']));
   });
 
-  it('gives both services the internal token and the page-token key from one shell variable each, required', () => {
+  it('gives the services that share a secret the same one, from one required shell variable each', () => {
     const raw = (name: string) => compose.services[name].environment as Record<string, string>;
-    for (const variable of ['CATALOG_INTERNAL_TOKEN', 'CAREBOOK_PAGE_TOKEN_KEY']) {
-      expect(raw('catalog')[variable]).toBe(raw('booking')[variable]);
-      expect(raw('catalog')[variable]).toMatch(/^\$\{CAREBOOK_[A-Z_]+:\?.+\}$/);
+    const shared = { CATALOG_INTERNAL_TOKEN: ['catalog', 'booking'], BOOKING_INTERNAL_TOKEN: ['booking', 'notifications'], CAREBOOK_PAGE_TOKEN_KEY: ['catalog', 'booking', 'notifications'] };
+    for (const [variable, holders] of Object.entries(shared)) {
+      const values = new Set(holders.map((name) => raw(name)[variable]));
+      expect(values.size, variable).toBe(1);
+      expect([...values][0], variable).toMatch(/^\$\{CAREBOOK_[A-Z_]+:\?.+\}$/);
     }
+    // Catalog's callers are not booking's: the two internal tokens are different secrets.
+    expect(raw('booking').BOOKING_INTERNAL_TOKEN).not.toBe(raw('booking').CATALOG_INTERNAL_TOKEN);
+    expect(raw('catalog')).not.toHaveProperty('BOOKING_INTERNAL_TOKEN');
   });
 
   it('points booking at the catalog service', () => {
     const catalogAddress = environment(compose.services.booking).CATALOG_ADDRESS;
     expect(catalogAddress).toBe(`catalog:${environment(compose.services.catalog).CATALOG_PORT}`);
+  });
+
+  it('points notifications at booking, catalog and Mailpit, and waits until they are healthy', () => {
+    const env = environment(compose.services.notifications);
+    expect(env.BOOKING_ADDRESS).toBe(`booking:${environment(compose.services.booking).BOOKING_PORT}`);
+    expect(env.CATALOG_ADDRESS).toBe(`catalog:${environment(compose.services.catalog).CATALOG_PORT}`);
+    expect(env.NOTIFY_SMTP_URL).toBe('smtp://mailpit:1025');
+    expect(compose.services.notifications.depends_on).toMatchObject({
+      booking: { condition: 'service_healthy' },
+      catalog: { condition: 'service_healthy' },
+      mailpit: { condition: 'service_healthy' },
+    });
+  });
+
+  it("publishes Mailpit's web UI", () => {
+    expect(containerPorts(compose.services.mailpit)).toContain(8025);
+    expect(compose.services.mailpit.image).toMatch(/^axllent\/mailpit:v\d+\.\d+\.\d+$/);
   });
 
   it('gives every service a health check', () => {

