@@ -13,4 +13,3 @@ export * from './fuzz';
 export { readPrismaSchema, type ExpectedSchema, type ExpectedTable } from './prisma-model';
 export * from './certificates';
 export * from './smtp-sink';
-export * from './sms-gateway';

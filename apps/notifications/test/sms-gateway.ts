@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { verifySmsSignature } from '../../../apps/notifications/src/channels/sms-webhook';
+import { verifySmsSignature } from '../src/channels/sms-webhook';
 
 // A real HTTP server standing in for an in-house SMS gateway, in tests of the
 // SMS webhook channel: it checks each request's signature as a gateway must,
