@@ -2,6 +2,7 @@ import { databaseGauge } from '@carebook/server';
 import type { Registry } from 'prom-client';
 import type { AppointmentsRepo } from './appointments/repo';
 import type { ConflictsRepo } from './conflicts/repo';
+import type { AppointmentEventsRepo } from './events/repo';
 import type { ReleasesRepo } from './releases/repo';
 
 // booking's own gauges, read from its database at each scrape. What each
@@ -16,10 +17,15 @@ function shared<T>(read: () => Promise<T>): () => Promise<T> {
   };
 }
 
-/** Registers the PENDING, owed-release and slot-conflict gauges. */
+/** Registers the PENDING, owed-release, slot-conflict and event-feed gauges. */
 export function registerBookingMetrics(
   registry: Registry,
-  repos: { appointments: Pick<AppointmentsRepo, 'pendingStats'>; releases: Pick<ReleasesRepo, 'owedStats'>; conflicts: Pick<ConflictsRepo, 'countOpen'> },
+  repos: {
+    appointments: Pick<AppointmentsRepo, 'pendingStats'>;
+    releases: Pick<ReleasesRepo, 'owedStats'>;
+    conflicts: Pick<ConflictsRepo, 'countOpen'>;
+    events: Pick<AppointmentEventsRepo, 'bounds' | 'unpositionedStats'>;
+  },
 ): void {
   const pending = shared(() => repos.appointments.pendingStats());
   const owed = shared(() => repos.releases.owedStats());
@@ -42,5 +48,18 @@ export function registerBookingMetrics(
     'carebook_booking_slot_conflicts_open',
     'Booked appointments whose slot catalog let go of, not yet claimed back.',
     () => repos.conflicts.countOpen(),
+  );
+  const unpositioned = shared(() => repos.events.unpositionedStats());
+  databaseGauge(
+    registry,
+    'carebook_booking_event_feed_latest_position',
+    "The appointment event feed's latest position; consumers' lag is this less their cursor (notifications exports its own).",
+    async () => (await repos.events.bounds()).latest,
+  );
+  databaseGauge(
+    registry,
+    'carebook_booking_event_unpositioned_oldest_age_seconds',
+    'Age of the oldest committed event still waiting for its feed position (0 when none); above a second, the sequencer is stuck.',
+    async () => (await unpositioned()).oldestAgeSeconds,
   );
 }

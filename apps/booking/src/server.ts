@@ -177,7 +177,7 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
     options.host,
     options.port,
   );
-  registerBookingMetrics(deps.metrics, { appointments: appointmentRows, releases: releaseRows, conflicts });
+  registerBookingMetrics(deps.metrics, { appointments: appointmentRows, releases: releaseRows, conflicts, events: eventRows });
   const metrics = await serveServiceMetrics(deps.metrics, {
     pool: deps.sql,
     dependencies: { database: server.database, catalog: reachability },

@@ -19,7 +19,7 @@ let slots: Slot[];
 beforeAll(async () => {
   sys = await startBookingUnderTest();
   patient = await createPatient(sys.client);
-  ({ slots } = await createSchedule(sys.catalog.client, 3));
+  ({ slots } = await createSchedule(sys.catalog.client, 4));
 });
 afterAll(() => sys?.close());
 
@@ -73,6 +73,16 @@ describe('domain and health gauges', () => {
     expect(metricValue(after, 'carebook_booking_pending_oldest_age_seconds')).toBeGreaterThanOrEqual(90);
     expect(growth(before, after, 'carebook_booking_releases_owed', {})).toBe(1);
     expect(metricValue(after, 'carebook_booking_slot_conflicts_open')).toBe(0);
+  });
+
+  it("show the event feed's latest position, which a booking moves on by one", async () => {
+    await sys.service.sequencer.runOnce();
+    const before = await bookingMetrics();
+    await sys.client.bookAppointment({ slotId: slots[3].id, patientId: patient.id, requestId: `metrics-feed-${Date.now()}`, reason: '' });
+    await sys.service.sequencer.runOnce();
+    const after = await bookingMetrics();
+    expect(growth(before, after, 'carebook_booking_event_feed_latest_position', {})).toBe(1);
+    expect(metricValue(after, 'carebook_booking_event_unpositioned_oldest_age_seconds')).toBe(0);
   });
 
   it("show the pool, the dependencies' reachability, the materialisation lag and Node's process metrics", async () => {

@@ -68,6 +68,14 @@ export function appointmentEventsRepo(prisma: BookingPrisma) {
         return { positioned: result.positioned, latest: Number(result.latest ?? 0) };
       }),
 
+    /** The age of the oldest event waiting for its position, in seconds by the database's clock (0 when none). */
+    async unpositionedStats(): Promise<{ oldestAgeSeconds: number }> {
+      const [row] = await prisma.$queryRaw<{ oldestAgeSeconds: number }[]>`
+        SELECT coalesce(extract(epoch FROM now() - min(event_time)), 0)::float8 AS "oldestAgeSeconds"
+        FROM appointment_event WHERE position IS NULL`;
+      return row;
+    },
+
     /** The feed's bounds now. */
     async bounds(): Promise<FeedBounds> {
       const [row] = await prisma.$queryRaw<{ prunedThrough: bigint; latest: bigint }[]>`
