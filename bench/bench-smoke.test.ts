@@ -25,6 +25,11 @@ it('runs every scenario, baseline and peer strategy at smoke scale and writes it
   const rush = byName.rush;
   expect(rush.extra).toMatchObject({ winners: 10, losers: options.rushClients - 10, otherErrors: 0, doubleBookings: 0, slotsNotHeldByTheirAppointment: 0, baselineWinners: 10 });
 
+  // The event feed's consumer saw every booking of the book scenario, warm-up included.
+  const feed = (byName.book.extra as { feed: { delivered: number; missing: number } }).feed;
+  expect(feed.missing).toBe(0);
+  expect(feed.delivered).toBeGreaterThanOrEqual(byName.book.result!.ops);
+
   // Each closed-loop scenario ran, has a baseline and its ratios.
   for (const name of ['search', 'book', 'cancel-rebook']) {
     const s = byName[name];

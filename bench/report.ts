@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ScenarioResult } from './context';
+import type { FeedDelivery } from './feed-latency';
 import type { Dataset } from './dataset';
 import type { LoadResult } from './load';
 import type { PeerResult } from './peers';
@@ -114,6 +115,14 @@ export function toMarkdown(report: BenchReport): string {
     lines.push('');
     lines.push(
       `Search against the same SELECT unprepared (parsed and planned on every call): ${f(unprepared.throughput)} ops/s, p99 ${f(unprepared.p99Ms, 2)} ms; SearchSlots is ${x(unprepared.ratio)} of it.`,
+    );
+  }
+  const booking = report.scenarios.find((s) => s.name === 'book' && s.extra);
+  const feed = (booking?.extra as { feed?: FeedDelivery } | undefined)?.feed;
+  if (feed) {
+    lines.push('');
+    lines.push(
+      `Event feed under the book scenario's load: ${feed.delivered} BOOKED events reached a WatchAppointmentEvents consumer (${feed.missing} missing), p50 ${f(feed.latencyMs.p50, 1)} ms, p99 ${f(feed.latencyMs.p99, 1)} ms after the booking's answer.`,
     );
   }
   const rush = report.scenarios.find((s) => s.name === 'rush' && s.extra);
