@@ -11,9 +11,12 @@ import type { AccessTable } from '@carebook/server';
 export const BOOKING_ACCESS: AccessTable<typeof BookingServiceService> = {
   createPatient: 'authenticated',
   getPatient: 'authenticated',
+  updatePatient: 'authenticated',
   bookAppointment: 'authenticated',
   getAppointment: 'authenticated',
   listAppointments: 'authenticated',
   cancelAppointment: 'authenticated',
   rescheduleAppointment: 'authenticated',
+  listAppointmentEvents: 'internal',
+  watchAppointmentEvents: 'internal',
 };

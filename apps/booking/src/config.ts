@@ -1,4 +1,5 @@
 import {
+  callerList,
   certificateFile,
   clientTlsCheck,
   clientTlsOf,
@@ -32,6 +33,14 @@ const bookingConfigSpec = {
     "catalog's internal credential: the first token is sent with every call to catalog (catalog may accept others too, for rotation); `npm start` generates one",
     MIN_INTERNAL_TOKEN_LENGTH,
   ),
+  BOOKING_INTERNAL_TOKEN: secretList(
+    "booking's internal credential, which its event feed requires of callers (notifications); comma-separated, every one accepted, for rotation; `npm start` generates one",
+    MIN_INTERNAL_TOKEN_LENGTH,
+  ),
+  BOOKING_INTERNAL_CALLERS: callerList('under mutual TLS, comma-separated certificate URI SANs that may read the event feed (with the internal token); empty: no one'),
+  BOOKING_EVENT_RETENTION_DAYS: integer('how long appointment events are kept; a cursor older than that gets CURSOR_EXPIRED', 30, 1, 3650),
+  BOOKING_EVENT_SEQUENCE_INTERVAL_MS: integer('how often committed appointment events are given their feed positions', 20, 5, 10_000),
+  BOOKING_EVENT_POLL_MS: integer('how often a feed watcher reads the feed without being told it grew (the fallback when notifications are lost)', 1_000, 10, 60_000),
   CAREBOOK_PAGE_TOKEN_KEY: secretList('HMAC keys of page tokens, comma-separated: the first signs, all verify; `npm start` generates one', MIN_PAGE_TOKEN_KEY_LENGTH),
   BOOKING_MAX_REQUEST_BYTES: integer('largest request accepted, in bytes', 64 * 1024, 1024, 4 * 1024 * 1024),
   BOOKING_RECONCILE_GRACE_MS: integer('age after which a pending appointment is settled by the slot state: its claim deadline plus the clock skew bound', 15_000, 100, 3_600_000),
@@ -68,7 +77,7 @@ const claimWindowCheck: ConfigCheck<BookingSpecConfig> = (config) => {
 
 const checks: ConfigCheck<BookingSpecConfig>[] = [
   claimWindowCheck,
-  serverTlsCheck({ cert: 'BOOKING_TLS_CERT_FILE', key: 'BOOKING_TLS_KEY_FILE', ca: 'BOOKING_TLS_CA_FILE', callerLists: [] }),
+  serverTlsCheck({ cert: 'BOOKING_TLS_CERT_FILE', key: 'BOOKING_TLS_KEY_FILE', ca: 'BOOKING_TLS_CA_FILE', callerLists: ['BOOKING_INTERNAL_CALLERS'] }),
   clientTlsCheck({
     ca: 'CATALOG_CLIENT_TLS_CA_FILE',
     cert: 'CATALOG_CLIENT_TLS_CERT_FILE',

@@ -37,13 +37,18 @@ async function main(): Promise<void> {
     channelCredentials(catalogTls),
   );
   const service = await startBookingService(
-    { prisma, sql, catalog, log, metrics },
+    { prisma, sql, catalog, log, metrics, databaseUrl: config.BOOKING_DATABASE_URL },
     {
       host: config.BOOKING_HOST,
       port: config.BOOKING_PORT,
       shutdownGraceMs: config.BOOKING_SHUTDOWN_GRACE_MS,
       catalogTimeoutMs: config.CATALOG_RPC_TIMEOUT_MS,
       catalogInternalToken: config.CATALOG_INTERNAL_TOKEN[0],
+      internalTokens: config.BOOKING_INTERNAL_TOKEN,
+      internalCallers: config.BOOKING_INTERNAL_CALLERS,
+      eventRetentionDays: config.BOOKING_EVENT_RETENTION_DAYS,
+      eventSequenceIntervalMs: config.BOOKING_EVENT_SEQUENCE_INTERVAL_MS,
+      eventPollMs: config.BOOKING_EVENT_POLL_MS,
       pageTokenKeys: config.CAREBOOK_PAGE_TOKEN_KEY,
       maxRequestBytes: config.BOOKING_MAX_REQUEST_BYTES,
       reconcileGraceMs: config.BOOKING_RECONCILE_GRACE_MS,

@@ -29,6 +29,11 @@ import { patientsRepo } from './patients/repo';
 import { patientsService } from './patients/service';
 import { releaseDispatcher, type ReleaseDispatcher } from './releases/dispatcher';
 import { registerBookingMetrics } from './metrics';
+import { appointmentFeed } from './events/feed';
+import { feedSignal } from './events/feed-signal';
+import { eventHandlers } from './events/handlers';
+import { appointmentEventsRepo } from './events/repo';
+import { eventSequencer, type EventSequencer } from './events/sequencer';
 import { releasesRepo } from './releases/repo';
 
 export const BOOKING_SERVICE_NAME = 'carebook.booking.v1.BookingService';
@@ -43,6 +48,8 @@ export interface BookingDeps {
   log: Logger;
   /** Where the process's metrics are registered (metrics-server.ts). */
   metrics: Registry;
+  /** The booking database's URL, for the connection that listens for the feed's growth. */
+  databaseUrl: string;
 }
 
 export interface BookingServiceOptions {
@@ -52,6 +59,16 @@ export interface BookingServiceOptions {
   catalogTimeoutMs: number;
   /** The internal credential for catalog (CATALOG_INTERNAL_TOKEN). */
   catalogInternalToken: string;
+  /** booking's own internal credentials (BOOKING_INTERNAL_TOKEN), which the event feed requires. */
+  internalTokens: string[];
+  /** Under mutual TLS, the identities that may read the event feed (BOOKING_INTERNAL_CALLERS); default none. */
+  internalCallers?: string[];
+  /** How long appointment events are kept (BOOKING_EVENT_RETENTION_DAYS). */
+  eventRetentionDays: number;
+  /** How often the sequencer gives committed events their positions (BOOKING_EVENT_SEQUENCE_INTERVAL_MS). */
+  eventSequenceIntervalMs: number;
+  /** A feed watcher's fallback poll (BOOKING_EVENT_POLL_MS). */
+  eventPollMs: number;
   /** Keys of page tokens (CAREBOOK_PAGE_TOKEN_KEY): the first signs, all verify. */
   pageTokenKeys: string[];
   /** The largest request accepted (BOOKING_MAX_REQUEST_BYTES); default DEFAULT_BOOKING_MAX_REQUEST_BYTES. */
@@ -79,9 +96,18 @@ export interface RunningBooking {
   reconciler: PendingReconciler;
   releases: ReleaseDispatcher;
   conflicts: ConflictsRepo;
+  /** Gives waiting events their positions now (tests, which may not wait for the loop). */
+  sequencer: EventSequencer;
+  /** Deletes events past retention now (tests). */
+  pruneEvents(): Promise<void>;
   /** Stops the loops, then the server (in-flight calls finish within the grace period). */
   shutdown(): Promise<void>;
 }
+
+/** Events positioned, read or deleted per statement. */
+const EVENT_BATCH_SIZE = 500;
+/** Retention is by days: an hourly pass keeps the feed within an hour of it. */
+const EVENT_PRUNE_INTERVAL_MS = 3_600_000;
 
 /** Booking requests are small: the largest, a BookAppointment with a 500-character reason, is under 1 KB. */
 export const DEFAULT_BOOKING_MAX_REQUEST_BYTES = 64 * 1024;
@@ -118,13 +144,25 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
   const catalogHealth = { probe: catalog.probe, get down() { return reachability.down; } };
   const reconciler = pendingReconciler(appointmentRows, settlement, resolver, catalogHealth, deps.log, { graceMs: options.reconcileGraceMs });
   const tokens = pageTokens(options.pageTokenKeys);
+  const eventRows = appointmentEventsRepo(deps.prisma);
+  const signal = feedSignal(deps.databaseUrl, deps.log);
+  const sequencer = eventSequencer(eventRows, signal, EVENT_BATCH_SIZE);
+  const feed = appointmentFeed(eventRows, signal, { pollMs: options.eventPollMs, batchSize: EVENT_BATCH_SIZE });
+  const pruneEvents = async () => {
+    while ((await eventRows.prune(options.eventRetentionDays, EVENT_BATCH_SIZE * 10)) > 0);
+  };
 
   const server = await startGrpcServer(
     {
       log: deps.log,
       errorDomain: BOOKING_ERROR_DOMAIN,
       services: [
-        registration(BOOKING_SERVICE_NAME, BookingServiceService, { ...patientHandlers(patients), ...appointmentHandlers(appointments, tokens) }, BOOKING_ACCESS),
+        registration(
+          BOOKING_SERVICE_NAME,
+          BookingServiceService,
+          { ...patientHandlers(patients), ...appointmentHandlers(appointments, tokens), ...eventHandlers(feed) },
+          BOOKING_ACCESS,
+        ),
       ],
       // Serving while its own database answers: reads and retries are
       // answered while catalog is unreachable (docs/design.md, §5).
@@ -133,6 +171,8 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
       maxRequestBytes: options.maxRequestBytes ?? DEFAULT_BOOKING_MAX_REQUEST_BYTES,
       metrics: deps.metrics,
       tls: options.tls,
+      internalTokens: options.internalTokens,
+      callers: { admin: [], internal: options.internalCallers ?? [] },
     },
     options.host,
     options.port,
@@ -147,6 +187,8 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
   const loops = [
     runPeriodically('reconcile pending appointments', options.reconcileIntervalMs, () => reconciler.reconcileOnce(), deps.log),
     runPeriodically('deliver slot releases', options.releaseIntervalMs, () => releases.dispatchDue(), deps.log),
+    runPeriodically('sequence appointment events', options.eventSequenceIntervalMs, () => sequencer.runOnce(), deps.log),
+    runPeriodically('delete appointment events past retention', EVENT_PRUNE_INTERVAL_MS, pruneEvents, deps.log),
   ];
 
   return {
@@ -155,9 +197,12 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
     reconciler,
     releases,
     conflicts,
+    sequencer,
+    pruneEvents,
     async shutdown() {
       await Promise.all(loops.map((loop) => loop.stop()));
       await server.shutdown();
+      await signal.close();
       await metrics?.close();
     },
   };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppointmentStatus, type Patient } from '@carebook/proto/booking';
+import { AppointmentStatus, Canceller, type Patient } from '@carebook/proto/booking';
 import type { Slot } from '@carebook/proto/catalog';
 import { expectGrpcError } from '@carebook/testing';
 import { searchRequest, tableSnapshot } from '../../catalog/test/harness';
@@ -55,6 +55,7 @@ describe('CancelAppointment', () => {
       ...booked,
       status: AppointmentStatus.APPOINTMENT_STATUS_CANCELLED,
       cancelReason: 'feeling better',
+      cancelledBy: Canceller.CANCELLER_PATIENT,
       updateTime: expect.any(Date),
     });
     expect(+appointment!.updateTime!).toBeGreaterThan(+booked.updateTime!);

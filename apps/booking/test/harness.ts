@@ -2,7 +2,7 @@ import pg from 'pg';
 import { createBookingClient, type BookingClient } from '@carebook/proto/booking';
 import { createCatalogClient, type CatalogClient } from '@carebook/proto/catalog';
 import { createLogger, createMetricsRegistry, grpcClientMetrics } from '@carebook/server';
-import { createTestDatabase, TEST_INTERNAL_TOKEN, TEST_PAGE_TOKEN_KEYS, inspectionPool } from '@carebook/testing';
+import { createTestDatabase, TEST_BOOKING_INTERNAL_TOKEN, TEST_INTERNAL_TOKEN, TEST_PAGE_TOKEN_KEYS, inspectionPool } from '@carebook/testing';
 import { startCatalogUnderTest, type CatalogUnderTest } from '../../catalog/test/harness';
 import { createBookingDatabase, type BookingPrisma } from '../src/db';
 import { startBookingService, type BookingServiceOptions, type RunningBooking } from '../src/server';
@@ -26,6 +26,10 @@ export const TEST_BOOKING_OPTIONS: Omit<BookingServiceOptions, 'port'> = {
   shutdownGraceMs: 2000,
   catalogTimeoutMs: 1000,
   catalogInternalToken: TEST_INTERNAL_TOKEN,
+  internalTokens: [TEST_BOOKING_INTERNAL_TOKEN],
+  eventRetentionDays: 30,
+  eventSequenceIntervalMs: 20,
+  eventPollMs: 1000,
   pageTokenKeys: TEST_PAGE_TOKEN_KEYS,
   reconcileGraceMs: 3000,
   clockSkewBoundMs: 500,
@@ -47,7 +51,7 @@ export async function startBookingUnderTest(
   const metrics = createMetricsRegistry('booking');
   const catalogClientOfBooking = createCatalogClient(options.catalogAddress ?? catalog.address, { interceptors: [grpcClientMetrics(metrics)] });
   const service = await startBookingService(
-    { prisma, sql: bookingSql, catalog: catalogClientOfBooking, log, metrics },
+    { prisma, sql: bookingSql, catalog: catalogClientOfBooking, log, metrics, databaseUrl: db.url },
     { ...TEST_BOOKING_OPTIONS, port: 0, metricsAddress: { host: '127.0.0.1', port: 0 }, ...options },
   );
   const client = createBookingClient(`127.0.0.1:${service.port}`);

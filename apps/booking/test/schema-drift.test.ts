@@ -11,6 +11,10 @@ const bookingSqlOnly: SqlOnlyObjects = {
     { table: 'patient', name: 'patient_display_name_check', type: 'check', definition: 'btrim(display_name)' },
     { table: 'patient', name: 'patient_contact_check', type: 'check', definition: '(email IS NOT NULL) OR (phone IS NOT NULL)' },
     { table: 'slot_conflict', name: 'slot_conflict_resolution_check', type: 'check', definition: '(resolve_time IS NULL) = (resolution IS NULL)' },
+    { table: 'appointment', name: 'appointment_cancelled_by_check', type: 'check', definition: "(cancelled_by IS NULL) OR (status = 'cancelled'::appointment_status)" },
+    { table: 'appointment', name: 'appointment_event_on_status_change', type: 'constraint trigger' },
+    { table: 'appointment_event', name: 'appointment_event_replaced_check', type: 'check', definition: "(type = 'rescheduled'::appointment_event_type)" },
+    { table: 'appointment_event_horizon', name: 'appointment_event_horizon_one_row_check', type: 'check', definition: 'CHECK (id)' },
   ],
   indexes: [
     {
@@ -24,6 +28,7 @@ const bookingSqlOnly: SqlOnlyObjects = {
     { table: 'appointment', name: 'appointment_pending_create_time_idx', columns: ['create_time'], where: "(status = 'pending'::appointment_status)" },
     { table: 'slot_release', name: 'slot_release_due_idx', columns: ['next_attempt_at'], where: '(done_time IS NULL)' },
     { table: 'slot_conflict', name: 'slot_conflict_one_open_per_appointment_key', columns: ['appointment_id'], unique: true, where: '(resolve_time IS NULL)' },
+    { table: 'appointment_event', name: 'appointment_event_unpositioned_seq_idx', columns: ['seq'], where: '("position" IS NULL)' },
   ],
 };
 

@@ -32,10 +32,13 @@ const CODE_NAMES: Record<number, string> = {
 /** Prometheus's default buckets, as go-grpc-prometheus's handling-time histograms use. */
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** go-grpc-prometheus's grpc_type values for the kinds of RPC carebook has. */
+export type GrpcType = 'unary' | 'server_stream';
+
 /** `/carebook.catalog.v1.CatalogService/ClaimSlot` → its service and method labels. */
-function labelsOf(path: string): { grpc_service: string; grpc_method: string; grpc_type: 'unary' } {
+function labelsOf(path: string, type: GrpcType): { grpc_service: string; grpc_method: string; grpc_type: GrpcType } {
   const [, service = '', method = ''] = path.split('/');
-  return { grpc_service: service, grpc_method: method, grpc_type: 'unary' };
+  return { grpc_service: service, grpc_method: method, grpc_type: type };
 }
 
 /** One side's (server or client) metric family. */
@@ -67,24 +70,26 @@ function family(registry: Registry, side: 'server' | 'client') {
   };
 }
 
-/** Counts one unary call from its start: call `end` with its status code. */
+/** Counts one call from its start: `sent` for each message of a stream, `end` with its status code. */
 export interface CallMeter {
+  sent(): void;
   end(code: number): void;
 }
 
 /** The server's side: a meter per handled call. */
-export function grpcServerMetrics(registry: Registry): { start(path: string): CallMeter } {
+export function grpcServerMetrics(registry: Registry): { start(path: string, type: GrpcType): CallMeter } {
   const m = family(registry, 'server');
   return {
-    start(path) {
-      const labels = labelsOf(path);
+    start(path, type) {
+      const labels = labelsOf(path, type);
       m.started.inc(labels);
       m.received.inc(labels);
       const stopTimer = m.seconds.startTimer(labels);
       return {
+        sent: () => m.sent.inc(labels),
         end(code) {
           stopTimer();
-          if (code === Code.OK) m.sent.inc(labels);
+          if (type === 'unary' && code === Code.OK) m.sent.inc(labels);
           m.handled.inc({ ...labels, grpc_code: CODE_NAMES[code] ?? String(code) });
         },
       };
@@ -96,7 +101,7 @@ export function grpcServerMetrics(registry: Registry): { start(path: string): Ca
 export function grpcClientMetrics(registry: Registry): Interceptor {
   const m = family(registry, 'client');
   return (options, nextCall) => {
-    const labels = labelsOf(options.method_definition.path);
+    const labels = labelsOf(options.method_definition.path, options.method_definition.responseStream ? 'server_stream' : 'unary');
     m.started.inc(labels);
     const stopTimer = m.seconds.startTimer(labels);
     return new InterceptingCall(nextCall(options), {

@@ -5,10 +5,10 @@ import type { FileRegistry } from '@bufbuild/protobuf';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { toServiceError } from './grpc-errors';
-import { grpcServerMetrics } from './grpc-metrics';
+import { grpcServerMetrics, type CallMeter, type GrpcType } from './grpc-metrics';
 import { serveHealth } from './health';
 import { addReflection } from './reflection';
-import { DomainError } from './errors';
+import { DomainError, UnavailableError } from './errors';
 import { accessTableProblems, callerIdentities, callerNotAllowedError, isAllowed, type AccessRule, type AccessTable, type CallerLists } from './caller-access';
 import { internalCredential, internalCredentialError, type CallerCredential } from './internal-credential';
 import { outageLog, type OutageLog } from './outage-log';
@@ -30,10 +30,23 @@ export interface RequestContext {
 }
 
 type UnaryMethod<Req, Res> = grpc.MethodDefinition<Req, Res> & { requestStream: false; responseStream: false };
+type ServerStreamMethod<Req, Res> = grpc.MethodDefinition<Req, Res> & { requestStream: false; responseStream: true };
+
+/** Where a server-streaming handler sends its messages. */
+export interface ResponseStream<Res> {
+  /** Resolves once the message is handed to the transport, waiting while the caller is slow to read. */
+  write(message: Res): Promise<void>;
+  /** Aborts when the caller cancels or the server shuts down; the handler should then return. */
+  cancelled: AbortSignal;
+}
 
 /** Promise-returning handlers for every method of a ts-proto grpc-js service definition. */
 export type Handlers<S> = {
-  [K in keyof S]: S[K] extends UnaryMethod<infer Req, infer Res> ? (request: Req, ctx: RequestContext) => Promise<Res> : never;
+  [K in keyof S]: S[K] extends UnaryMethod<infer Req, infer Res>
+    ? (request: Req, ctx: RequestContext) => Promise<Res>
+    : S[K] extends ServerStreamMethod<infer Req, infer Res>
+      ? (request: Req, ctx: RequestContext, stream: ResponseStream<Res>) => Promise<void>
+      : never;
 };
 
 /** A service to serve: its definition, full proto name and handlers. */
@@ -101,6 +114,8 @@ interface CallEnvironment {
   callers: CallerLists;
   database: OutageLog;
   calls: ReturnType<typeof grpcServerMetrics> | undefined;
+  /** How to stop each open server stream at shutdown. */
+  streams: Set<() => void>;
 }
 
 /**
@@ -117,66 +132,142 @@ function checkAccess(rule: AccessRule, credential: CallerCredential, identities:
   if (mutualTls && rule !== 'authenticated' && !isAllowed(rule, identities, callers)) throw callerNotAllowedError(rule, identities);
 }
 
+/** The call, seen from what every kind of RPC shares. */
+type IncomingCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
+
+/** A call as wrapUnary and wrapServerStream run it: its context, its handler run under access checks and its span, and how it ends. */
+interface OpenCall {
+  ctx: RequestContext;
+  meter: CallMeter | undefined;
+  /** Checks the caller and the request, then runs `handler` under the call's span. */
+  execute<T>(handler: (request: unknown, ctx: RequestContext) => Promise<T>): Promise<T>;
+  succeeded(): void;
+  /** Logs and counts the failure; returns the error to send. */
+  failed(err: unknown): grpc.ServiceError;
+}
+
+function openCall(call: IncomingCall, method: string, rule: AccessRule, type: GrpcType, environment: CallEnvironment): OpenCall {
+  const { options, credentialOf, database, mutualTls, callers, calls } = environment;
+  const meter = calls?.start(method, type);
+  const incoming = call.metadata.get(CORRELATION_ID_HEADER)[0];
+  const correlationId = typeof incoming === 'string' && incoming.length > 0 && incoming.length <= MAX_CORRELATION_ID_LENGTH ? incoming : randomUUID();
+  const header = new grpc.Metadata();
+  header.set(CORRELATION_ID_HEADER, correlationId);
+  call.sendMetadata(header);
+
+  const identities = mutualTls ? callerIdentities(call.getAuthContext()) : [];
+  // The call's SERVER span, continuing the caller's trace if it sent one;
+  // the handler runs under it, so database and outgoing calls are its children.
+  const span = startServerSpan(method, call.metadata);
+  const log = options.log.child({
+    correlationId,
+    method,
+    ...(mutualTls && { caller: identities.join(', ') }),
+    ...(span.traceId && { traceId: span.traceId }),
+  });
+  const deadline = call.getDeadline();
+  const credential = credentialOf(call.metadata);
+  const internalCaller = credential === 'internal' && (!mutualTls || isAllowed('internal', identities, callers));
+  const ctx: RequestContext = { correlationId, log, deadline: deadline === Infinity ? undefined : new Date(deadline), internalCaller };
+  const started = performance.now();
+  return {
+    ctx,
+    meter,
+    execute: (handler) =>
+      withContext(span.context, async () => {
+        // An outsider is refused first, whatever it sent, and learns nothing more.
+        checkAccess(rule, credential, identities, environment);
+        if (call.request instanceof RejectedRequest) {
+          // Logged like any refusal, with why the bytes did not decode.
+          log.warn({ err: call.request.error.cause, reason: call.request.error.reason }, 'request refused while decoding');
+          throw call.request.error;
+        }
+        return handler(call.request, ctx);
+      }),
+    succeeded() {
+      database.succeeded();
+      log.debug({ ms: Math.round(performance.now() - started) }, 'call ok');
+      meter?.end(grpc.status.OK);
+      span.end(grpc.status.OK);
+    },
+    failed(err) {
+      const error = toServiceError(err, options.errorDomain);
+      const ms = Math.round(performance.now() - started);
+      if (err instanceof DomainError) log.info({ ms, code: error.code, reason: err.reason }, 'call refused');
+      else if (isDatabaseUnavailable(err)) database.failed(err);
+      else log.error({ ms, err }, 'call failed');
+      meter?.end(error.code);
+      span.end(error.code);
+      return error;
+    },
+  };
+}
+
 function wrapUnary(
   method: string,
   rule: AccessRule,
   handler: (request: unknown, ctx: RequestContext) => Promise<unknown>,
   environment: CallEnvironment,
 ): grpc.handleUnaryCall<unknown, unknown> {
-  const { options, credentialOf, database, mutualTls, callers, calls } = environment;
   return (call, callback) => {
-    const meter = calls?.start(method);
-    const incoming = call.metadata.get(CORRELATION_ID_HEADER)[0];
-    const correlationId =
-      typeof incoming === 'string' && incoming.length > 0 && incoming.length <= MAX_CORRELATION_ID_LENGTH ? incoming : randomUUID();
-    const header = new grpc.Metadata();
-    header.set(CORRELATION_ID_HEADER, correlationId);
-    call.sendMetadata(header);
-
-    const identities = mutualTls ? callerIdentities(call.getAuthContext()) : [];
-    // The call's SERVER span, continuing the caller's trace if it sent one;
-    // the handler runs under it, so database and outgoing calls are its children.
-    const span = startServerSpan(method, call.metadata);
-    const log = options.log.child({
-      correlationId,
-      method,
-      ...(mutualTls && { caller: identities.join(', ') }),
-      ...(span.traceId && { traceId: span.traceId }),
-    });
-    const deadline = call.getDeadline();
-    const credential = credentialOf(call.metadata);
-    const internalCaller = credential === 'internal' && (!mutualTls || isAllowed('internal', identities, callers));
-    const ctx: RequestContext = { correlationId, log, deadline: deadline === Infinity ? undefined : new Date(deadline), internalCaller };
-    const started = performance.now();
-    const run = async () => {
-      // An outsider is refused first, whatever it sent, and learns nothing more.
-      checkAccess(rule, credential, identities, environment);
-      if (call.request instanceof RejectedRequest) {
-        // Logged like any refusal, with why the bytes did not decode.
-        log.warn({ err: call.request.error.cause, reason: call.request.error.reason }, 'request refused while decoding');
-        throw call.request.error;
-      }
-      return handler(call.request, ctx);
-    };
-    withContext(span.context, run).then(
+    const open = openCall(call, method, rule, 'unary', environment);
+    open.execute(handler).then(
       (response) => {
-        database.succeeded();
-        log.debug({ ms: Math.round(performance.now() - started) }, 'call ok');
-        meter?.end(grpc.status.OK);
-        span.end(grpc.status.OK);
+        open.succeeded();
         callback(null, response);
       },
-      (err: unknown) => {
-        const error = toServiceError(err, options.errorDomain);
-        const ms = Math.round(performance.now() - started);
-        if (err instanceof DomainError) log.info({ ms, code: error.code, reason: err.reason }, 'call refused');
-        else if (isDatabaseUnavailable(err)) database.failed(err);
-        else log.error({ ms, err }, 'call failed');
-        meter?.end(error.code);
-        span.end(error.code);
-        callback(error);
-      },
+      (err: unknown) => callback(open.failed(err)),
     );
+  };
+}
+
+/**
+ * A server-streaming handler runs until it returns, the caller cancels, or
+ * the server shuts down: then its `cancelled` signal aborts, and a stream cut
+ * by the shutdown ends with UNAVAILABLE, so the caller reconnects elsewhere.
+ */
+function wrapServerStream(
+  method: string,
+  rule: AccessRule,
+  handler: (request: unknown, ctx: RequestContext, stream: ResponseStream<unknown>) => Promise<void>,
+  environment: CallEnvironment,
+): grpc.handleServerStreamingCall<unknown, unknown> {
+  return (call) => {
+    const open = openCall(call, method, rule, 'server_stream', environment);
+    const cancel = new AbortController();
+    call.on('cancelled', () => cancel.abort('cancelled'));
+    const stopOnShutdown = () => cancel.abort('shutdown');
+    environment.streams.add(stopOnShutdown);
+    const stream: ResponseStream<unknown> = {
+      cancelled: cancel.signal,
+      write: (message) =>
+        new Promise<void>((resolve) => {
+          if (cancel.signal.aborted) return resolve();
+          open.meter?.sent();
+          if (call.write(message)) return resolve();
+          // Backpressure: the next message waits until the transport drained this one, or the call ended.
+          const done = () => {
+            call.off('drain', done);
+            cancel.signal.removeEventListener('abort', done);
+            resolve();
+          };
+          call.on('drain', done);
+          cancel.signal.addEventListener('abort', done);
+        }),
+    };
+    open
+      .execute((request, ctx) => handler(request, ctx, stream))
+      .then(() => {
+        if (cancel.signal.reason === 'shutdown') throw new UnavailableError('the server is shutting down; reconnect to go on from the last position received', 'SHUTTING_DOWN');
+      })
+      .then(
+        () => {
+          open.succeeded();
+          call.end();
+        },
+        (err: unknown) => call.emit('error', open.failed(err)),
+      )
+      .finally(() => environment.streams.delete(stopOnShutdown));
   };
 }
 
@@ -229,6 +320,8 @@ export async function startGrpcServer(options: GrpcServerOptions, host: string, 
     shutdown() {
       stopping ??= (async () => {
         health.stop();
+        // Open streams never finish by themselves: they end now, with UNAVAILABLE.
+        for (const stop of environment.streams) stop();
         await drain(server, options.shutdownGraceMs, options.log);
         options.log.info('grpc server stopped');
       })();
@@ -246,19 +339,23 @@ function callEnvironment(options: GrpcServerOptions): CallEnvironment {
     callers: options.callers ?? { admin: [], internal: [] },
     database: outageLog(options.log, 'database'),
     calls: options.metrics && grpcServerMetrics(options.metrics),
+    streams: new Set(),
   };
   if (environment.mutualTls) warnOfClosedRules(options.services, environment.callers, options.log);
   return environment;
 }
 
-/** Adds each service with its requests decoded against the descriptors and every handler wrapped (wrapUnary). */
+/** Adds each service with its requests decoded against the descriptors and every handler wrapped (wrapUnary, wrapServerStream). */
 function addServices(server: grpc.Server, services: ServiceRegistration[], environment: CallEnvironment): void {
   const registry = descriptorRegistry();
   for (const service of services) {
     const definition = withCheckedRequests(service.definition, service.name, registry);
     const implementation: grpc.UntypedServiceImplementation = {};
     for (const [key, handler] of Object.entries(service.handlers)) {
-      implementation[key] = wrapUnary(definition[key].path, service.access[key], handler as never, environment);
+      const { path, responseStream } = definition[key];
+      implementation[key] = responseStream
+        ? wrapServerStream(path, service.access[key], handler as never, environment)
+        : wrapUnary(path, service.access[key], handler as never, environment);
     }
     server.addService(definition, implementation);
   }

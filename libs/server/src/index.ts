@@ -22,6 +22,7 @@ export * from './sql-statements';
 export * from './tracing';
 export * from './tracing-spans';
 export * from './validation';
+export * from './update-mask';
 export * from './caller-access';
 export * from './tls-config';
 export * from './transport';

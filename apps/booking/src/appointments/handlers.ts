@@ -1,5 +1,6 @@
 import {
   AppointmentStatus,
+  Canceller,
   type Appointment as AppointmentMessage,
   type BookingServiceService,
 } from '@carebook/proto/booking';
@@ -16,6 +17,12 @@ const MAX_REASON_LENGTH = 500;
 const MAX_REQUEST_ID_LENGTH = 128;
 // Reasons are free text from a patient: line breaks and tabs are kept.
 const FREE_TEXT = { multiline: true };
+
+const cancellerMessage: Record<NonNullable<Appointment['cancelledBy']>, Canceller> = {
+  patient: Canceller.CANCELLER_PATIENT,
+  clinic: Canceller.CANCELLER_CLINIC,
+  system: Canceller.CANCELLER_SYSTEM,
+};
 
 const statusMessage: Record<Appointment['status'], AppointmentStatus> = {
   pending: AppointmentStatus.APPOINTMENT_STATUS_PENDING,
@@ -40,7 +47,17 @@ export function toAppointmentMessage(a: Appointment): AppointmentMessage {
     updateTime: a.updateTime,
     cancelReason: a.cancelReason ?? '',
     replacesAppointmentId: a.replacesAppointmentId ?? '',
+    cancelledBy: a.cancelledBy ? cancellerMessage[a.cancelledBy] : Canceller.CANCELLER_UNSPECIFIED,
   };
+}
+
+/** Who a CancelAppointment says cancels: the patient unless the clinic; carebook's own SYSTEM is not the caller's to claim. */
+function cancellerOf(v: RequestValidator, value: Canceller | undefined): 'patient' | 'clinic' {
+  if (value === Canceller.CANCELLER_CLINIC) return 'clinic';
+  if (value !== undefined && value !== Canceller.CANCELLER_UNSPECIFIED && value !== Canceller.CANCELLER_PATIENT) {
+    v.fail('cancelled_by', value === Canceller.CANCELLER_SYSTEM ? 'SYSTEM is kept for cancellations by carebook itself; use PATIENT or CLINIC' : 'must be PATIENT or CLINIC');
+  }
+  return 'patient';
 }
 
 /** gRPC handlers for appointments. */
@@ -84,8 +101,9 @@ export function appointmentHandlers(appointments: AppointmentsService, tokens: P
       const v = new RequestValidator();
       const id = v.uuid('id', request.id);
       const reason = v.optionalText('reason', request.reason, MAX_REASON_LENGTH, FREE_TEXT);
+      const by = cancellerOf(v, request.cancelledBy);
       v.done();
-      return { appointment: toAppointmentMessage(await appointments.cancel(id, reason, ctx)) };
+      return { appointment: toAppointmentMessage(await appointments.cancel(id, { reason, by }, ctx)) };
     },
 
     async rescheduleAppointment(request, ctx) {

@@ -20,6 +20,12 @@ export interface AppointmentFilter {
   to?: Date;
 }
 
+/** Why and by whom an appointment is cancelled. */
+export interface Cancellation {
+  reason: string;
+  by: NonNullable<Appointment['cancelledBy']>;
+}
+
 /** How finishing a reschedule went. */
 export type RescheduleResult =
   | { done: true; appointment: Appointment; replaced: Appointment }
@@ -41,10 +47,12 @@ export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool, options: {
     id: string,
     from: Appointment['status'],
     to: Appointment['status'],
-    cancelReason: string | null = null,
+    cancellation: { reason: string; by: Cancellation['by'] | null } | null = null,
   ): Promise<Appointment | undefined> {
     const rows = await db.$queryRaw<Appointment[]>`
-      UPDATE appointment SET status = ${to}::appointment_status, cancel_reason = ${cancelReason}, update_time = now()
+      UPDATE appointment
+      SET status = ${to}::appointment_status, cancel_reason = ${cancellation?.reason ?? null},
+          cancelled_by = ${cancellation?.by ?? null}::canceller, update_time = now()
       WHERE id = ${id}::uuid AND status = ${from}::appointment_status
       RETURNING ${COLUMNS}`;
     return rows[0];
@@ -93,10 +101,10 @@ export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool, options: {
         return failed;
       }),
 
-    /** BOOKED → CANCELLED, owing catalog the release of its slot, in one transaction. */
-    cancel: (appointment: Appointment, reason: string) =>
+    /** BOOKED → CANCELLED, owing catalog the release of its slot, in one transaction (which also records the event, by trigger). */
+    cancel: (appointment: Appointment, cancellation: Cancellation) =>
       prisma.$transaction(async (tx) => {
-        const cancelled = await transition(tx, appointment.id, 'booked', 'cancelled', reason);
+        const cancelled = await transition(tx, appointment.id, 'booked', 'cancelled', cancellation);
         if (cancelled) await oweRelease(tx, appointment.slotId, appointment.id);
         return cancelled;
       }),
@@ -112,7 +120,8 @@ export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool, options: {
         return await prisma.$transaction(async (tx) => {
           const booked = await transition(tx, replacement.id, 'pending', 'booked');
           if (!booked) return { done: false, why: 'replacement_not_pending' } as const;
-          const replaced = await transition(tx, replacedId, 'booked', 'cancelled', 'rescheduled');
+          // Cancelled by the reschedule, not by anyone: the event tells it as RESCHEDULED.
+          const replaced = await transition(tx, replacedId, 'booked', 'cancelled', { reason: 'rescheduled', by: null });
           if (!replaced) throw new RollBack();
           await oweRelease(tx, replaced.slotId, replaced.id);
           return { done: true, appointment: booked, replaced } as const;

@@ -1,7 +1,7 @@
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, quote, toPage, UnavailableError, violates, type Page, type TimeIdKey } from '@carebook/server';
 import type { CallerContext, CatalogGateway, CatalogSlot } from '../catalog-gateway';
 import type { ReleaseDispatcher } from '../releases/dispatcher';
-import type { Appointment, AppointmentFilter, AppointmentsRepo } from './repo';
+import type { Appointment, AppointmentFilter, AppointmentsRepo, Cancellation } from './repo';
 import type { AppointmentSettlement, Settlement } from './settlement';
 import type { SlotGate, TakenSlot } from './slot-gate';
 
@@ -224,13 +224,13 @@ export function appointmentsService({ claimWindowMs, reconcileGraceMs, repo, cat
    * returns it unchanged. A PENDING one is settled first, then cancelled if
    * it turned out BOOKED.
    */
-  async function cancel(id: string, reason: string, caller: CallerContext): Promise<Appointment> {
+  async function cancel(id: string, cancellation: Cancellation, caller: CallerContext): Promise<Appointment> {
     let appointment = await get(id);
     if (appointment.status === 'pending') appointment = await settlePending(appointment, caller);
     if (appointment.status === 'cancelled') return appointment;
     assertUpcomingBooking(appointment);
-    const cancelled = await repo.cancel(appointment, reason);
-    if (!cancelled) return cancel(id, reason, caller); // changed under us: answer by its new state
+    const cancelled = await repo.cancel(appointment, cancellation);
+    if (!cancelled) return cancel(id, cancellation, caller); // changed under us: answer by its new state
     await releases.deliverNow(cancelled.slotId, cancelled.id, caller);
     gate.forget(cancelled.slotId);
     return cancelled;

@@ -16,6 +16,7 @@ export const APPOINTMENT_FIELDS: ColumnsOf<Appointment> = {
   status: 'status',
   reason: 'reason',
   cancelReason: 'cancel_reason',
+  cancelledBy: 'cancelled_by',
   replacesAppointmentId: 'replaces_appointment_id',
   createTime: 'create_time',
   updateTime: 'update_time',

@@ -1,10 +1,10 @@
 import type { BookingServiceService, DateMessage, Patient as PatientMessage } from '@carebook/proto/booking';
-import { RequestValidator, type Handlers } from '@carebook/server';
+import { maskedFields, RequestValidator, type Handlers } from '@carebook/server';
 import { isPlausibleEmail, isPlausiblePhone } from './contact';
-import type { Patient } from './repo';
+import type { Patient, PatientChange } from './repo';
 import type { PatientsService } from './service';
 
-type PatientHandlers = Pick<Handlers<BookingServiceService>, 'createPatient' | 'getPatient'>;
+type PatientHandlers = Pick<Handlers<BookingServiceService>, 'createPatient' | 'getPatient' | 'updatePatient'>;
 
 const EARLIEST_BIRTH_YEAR = 1880;
 // RFC 5321's limit on a path; a phone number with separators fits in 32.
@@ -21,7 +21,32 @@ export function toPatientMessage(p: Patient): PatientMessage {
     birthDate: { year: p.birthDate.getUTCFullYear(), month: p.birthDate.getUTCMonth() + 1, day: p.birthDate.getUTCDate() },
     createTime: p.createTime,
     updateTime: p.updateTime,
+    emailReminders: p.emailReminders,
+    smsReminders: p.smsReminders,
   };
+}
+
+/** The update_mask paths UpdatePatient accepts, and the field each one sets. */
+const UPDATABLE: Record<string, keyof PatientChange> = {
+  display_name: 'displayName',
+  email: 'email',
+  phone: 'phone',
+  email_reminders: 'emailReminders',
+  sms_reminders: 'smsReminders',
+};
+
+/** An e-mail address from a request: '' clears it; otherwise it must be plausible. */
+function emailOf(v: RequestValidator, value: string): string | null {
+  const email = v.optionalText('patient.email', value, MAX_EMAIL_LENGTH);
+  if (email && v.ok('patient.email') && !isPlausibleEmail(email)) v.fail('patient.email', 'is not a plausible e-mail address');
+  return email || null;
+}
+
+/** A phone number from a request: '' clears it; otherwise it must be plausible. */
+function phoneOf(v: RequestValidator, value: string): string | null {
+  const phone = v.optionalText('patient.phone', value, MAX_PHONE_LENGTH);
+  if (phone && v.ok('patient.phone') && !isPlausiblePhone(phone)) v.fail('patient.phone', 'is not a plausible phone number');
+  return phone || null;
 }
 
 /** A google.type.Date as a UTC midnight Date, or undefined unless it is a full, real calendar date. */
@@ -40,11 +65,9 @@ export function patientHandlers(patients: PatientsService, now: () => Date = () 
       const v = new RequestValidator();
       if (!patient) v.fail('patient', 'is required');
       const displayName = v.requiredText('patient.display_name', patient?.displayName ?? '');
-      const email = v.optionalText('patient.email', patient?.email ?? '', MAX_EMAIL_LENGTH);
-      const phone = v.optionalText('patient.phone', patient?.phone ?? '', MAX_PHONE_LENGTH);
-      if (!email && !phone) v.fail('patient.email', 'email or phone is required');
-      if (email && v.ok('patient.email') && !isPlausibleEmail(email)) v.fail('patient.email', 'is not a plausible e-mail address');
-      if (phone && v.ok('patient.phone') && !isPlausiblePhone(phone)) v.fail('patient.phone', 'is not a plausible phone number');
+      const email = emailOf(v, patient?.email ?? '');
+      const phone = phoneOf(v, patient?.phone ?? '');
+      if (!email && !phone && v.ok('patient.email') && v.ok('patient.phone')) v.fail('patient.email', 'email or phone is required');
       let birthDate = new Date(0);
       if (!patient?.birthDate) v.fail('patient.birth_date', 'is required');
       else {
@@ -55,7 +78,15 @@ export function patientHandlers(patients: PatientsService, now: () => Date = () 
         else birthDate = date;
       }
       v.done();
-      const created = await patients.create({ displayName, email: email || null, phone: phone || null, birthDate });
+      // Consent to reminders is on unless the patient says otherwise.
+      const created = await patients.create({
+        displayName,
+        email,
+        phone,
+        birthDate,
+        emailReminders: patient?.emailReminders ?? true,
+        smsReminders: patient?.smsReminders ?? true,
+      });
       return { patient: toPatientMessage(created) };
     },
 
@@ -64,6 +95,25 @@ export function patientHandlers(patients: PatientsService, now: () => Date = () 
       const patientId = v.uuid('id', id);
       v.done();
       return { patient: toPatientMessage(await patients.get(patientId)) };
+    },
+
+    async updatePatient({ patient, updateMask }) {
+      const v = new RequestValidator();
+      if (!patient) v.fail('patient', 'is required');
+      const id = v.uuid('patient.id', patient?.id ?? '');
+      if (!updateMask?.length) v.fail('update_mask', `is required: name the fields to change (${Object.keys(UPDATABLE).join(', ')}) or *`);
+      const fields = maskedFields(v, updateMask ?? [], UPDATABLE);
+      const change: PatientChange = {};
+      for (const field of fields) {
+        if (field === 'displayName') change.displayName = v.requiredText('patient.display_name', patient?.displayName ?? '');
+        if (field === 'email') change.email = emailOf(v, patient?.email ?? '');
+        if (field === 'phone') change.phone = phoneOf(v, patient?.phone ?? '');
+        // An unset consent in the mask is a choice, not an omission: it is off.
+        if (field === 'emailReminders') change.emailReminders = patient?.emailReminders ?? false;
+        if (field === 'smsReminders') change.smsReminders = patient?.smsReminders ?? false;
+      }
+      v.done();
+      return { patient: toPatientMessage(await patients.update(id, change)) };
     },
   };
 }

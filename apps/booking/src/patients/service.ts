@@ -1,5 +1,5 @@
-import { NotFoundError } from '@carebook/server';
-import type { NewPatient, Patient, PatientsRepo } from './repo';
+import { InvalidArgumentError, NotFoundError, violates } from '@carebook/server';
+import type { NewPatient, Patient, PatientChange, PatientsRepo } from './repo';
 
 /** Business rules for patients. */
 export function patientsService(repo: PatientsRepo) {
@@ -10,6 +10,21 @@ export function patientsService(repo: PatientsRepo) {
       const patient = await repo.findById(id);
       if (!patient) throw new NotFoundError('patient', id);
       return patient;
+    },
+
+    /** Changes the given fields; a patient must keep an e-mail address or a phone number. */
+    async update(id: string, change: PatientChange): Promise<Patient> {
+      let updated: Patient | undefined;
+      try {
+        updated = await repo.update(id, change);
+      } catch (err) {
+        if (violates(err, 'patient_contact_check')) {
+          throw new InvalidArgumentError([{ field: 'patient.email', description: 'email or phone is required: the patient would be left without either' }]);
+        }
+        throw err;
+      }
+      if (!updated) throw new NotFoundError('patient', id);
+      return updated;
     },
   };
 }

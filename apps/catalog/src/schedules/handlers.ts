@@ -4,7 +4,7 @@ import {
   type Schedule as ScheduleMessage,
   type ScheduleRule as RuleMessage,
 } from '@carebook/proto/catalog';
-import { isTimeIdKey, quote, RequestValidator, type Handlers, type PageTokens } from '@carebook/server';
+import { isTimeIdKey, maskedFields, RequestValidator, type Handlers, type PageTokens } from '@carebook/server';
 import { toSlotMessage } from '../slots/handlers';
 import { parseDate, parseLocalTime, parseSlotDuration, toDateMessage, toDuration, toTimeOfDay } from './calendar';
 import type { SchedulesService } from './service';
@@ -16,8 +16,6 @@ type ScheduleHandlers = Pick<
 >;
 
 const MAX_RULES = 50;
-// Each updatable field once, with room for a client that repeats one.
-const MAX_MASK_PATHS = 8;
 
 /** The update_mask paths UpdateSchedule accepts, and the field each one sets. */
 const UPDATABLE: Record<string, UpdatableField> = {
@@ -26,13 +24,6 @@ const UPDATABLE: Record<string, UpdatableField> = {
   valid_from: 'validFrom',
   valid_until: 'validUntil',
 };
-
-/**
- * An update_mask path as the proto names it. grpcurl sends a FieldMask's paths
- * as typed (it reads a mask only as {"paths": [...]}), and request JSON names
- * fields in lowerCamelCase as well, so "slotDuration" means slot_duration.
- */
-const protoPath = (path: string) => path.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /** Schedule as the API shows it: rules by day and start, exceptions by date (CLOSED first) and start. */
 export function toScheduleMessage(s: Schedule): ScheduleMessage {
@@ -124,14 +115,8 @@ export function scheduleHandlers(schedules: SchedulesService, tokens: PageTokens
       const v = new RequestValidator();
       if (!schedule) v.fail('schedule', 'is required');
       const id = v.uuid('schedule.id', schedule?.id ?? '');
-      const paths = updateMask?.length ? updateMask : Object.keys(UPDATABLE);
-      if (paths.length > MAX_MASK_PATHS) v.fail('update_mask', `must name at most ${MAX_MASK_PATHS} paths`);
-      const known = new Set<string>();
-      for (const path of paths.slice(0, MAX_MASK_PATHS)) {
-        if (Object.hasOwn(UPDATABLE, protoPath(path))) known.add(protoPath(path));
-        else v.fail('update_mask', `${quote(path)} cannot be updated; use rules, slot_duration, valid_from or valid_until`);
-      }
-      const fields = [...known].map((path) => UPDATABLE[path]);
+      // An empty mask names every field (AIP-134).
+      const fields = maskedFields(v, updateMask?.length ? updateMask : ['*'], UPDATABLE);
       // Cross-field rules are checked by the service, against the merged schedule.
       const spec = parseSpec(v, schedule, 'schedule.', fields);
       v.done();
