@@ -16,7 +16,10 @@ export function parseReminderOffsets(raw: string): number[] {
     const match = OFFSET.exec(part);
     if (!match) throw new BadValue(`must be durations like "24h,2h" (digits then ms, s, m, h or d), got ${JSON.stringify(part.slice(0, 32))}`);
     const ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
-    if (ms <= 0 || ms > MAX_REMINDER_OFFSET_MS) throw new BadValue(`must be offsets from 1ms to 14d, got ${JSON.stringify(part.slice(0, 32))}`);
+    // Whole seconds: a reminder's Message-ID names its offset in seconds (messages/message-id.ts).
+    if (ms <= 0 || ms > MAX_REMINDER_OFFSET_MS || ms % 1000 !== 0) {
+      throw new BadValue(`must be whole seconds from 1s to 14d, got ${JSON.stringify(part.slice(0, 32))}`);
+    }
     return ms;
   });
   return [...new Set(offsets)].sort((a, b) => b - a);

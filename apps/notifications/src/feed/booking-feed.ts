@@ -25,7 +25,7 @@ export interface AppointmentFeed {
 }
 
 /** The first of these ErrorInfo metadata keys booking sets names the oldest position it still holds. */
-const OLDEST_POSITION_KEYS = ['oldest_position', 'oldest_available_position', 'earliest_position'];
+const OLDEST_POSITION_KEYS = ['oldest_position'];
 
 function asCursorExpired(err: unknown): unknown {
   if (!isServiceError(err) || err.code !== status.FAILED_PRECONDITION) return err;
