@@ -12,3 +12,5 @@ export * from './metrics-scrape';
 export * from './fuzz';
 export { readPrismaSchema, type ExpectedSchema, type ExpectedTable } from './prisma-model';
 export * from './certificates';
+export * from './smtp-sink';
+export * from './sms-gateway';
