@@ -30,10 +30,12 @@ async function main(): Promise<void> {
   // The job queue's schema is graphile-worker's own, migrated by the library.
   await runMigrations({ pgPool: sql });
   const metrics = createMetricsRegistry('notifications');
+  // One interceptor counts both clients' calls (its counters are registered once).
+  const countCalls = grpcClientMetrics(metrics);
   const clientOptions = (token?: string) => {
     const base = clientChannelOptions(undefined);
     const withToken = token ? withBearerToken(token, base) : base;
-    return { ...withToken, interceptors: [...(withToken.interceptors ?? []), grpcClientMetrics(metrics)] };
+    return { ...withToken, interceptors: [...(withToken.interceptors ?? []), countCalls] };
   };
   // booking's feed needs its internal credential; the other calls accept it too.
   const booking = createBookingClient(config.BOOKING_ADDRESS, clientOptions(config.BOOKING_INTERNAL_TOKEN[0]));
