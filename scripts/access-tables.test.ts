@@ -2,11 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { BookingServiceService } from '@carebook/proto/booking';
 import { CatalogServiceService } from '@carebook/proto/catalog';
 import { descriptorRegistry } from '@carebook/proto/descriptors';
+import { NotificationServiceService } from '@carebook/proto/notifications';
 import { accessTableProblems } from '@carebook/server';
 import { BOOKING_ACCESS } from '../apps/booking/src/access';
 import { BOOKING_SERVICE_NAME } from '../apps/booking/src/server';
 import { CATALOG_ACCESS } from '../apps/catalog/src/access';
 import { CATALOG_SERVICE_NAME } from '../apps/catalog/src/server';
+import { NOTIFICATIONS_ACCESS } from '../apps/notifications/src/access';
+import { NOTIFICATIONS_SERVICE_NAME } from '../apps/notifications/src/server';
 
 // Every RPC of every service has exactly one access rule (docs/operations.md,
 // section 5): a new RPC cannot ship without one, and a rule cannot outlive
@@ -16,6 +19,7 @@ import { CATALOG_SERVICE_NAME } from '../apps/catalog/src/server';
 const services = [
   { name: CATALOG_SERVICE_NAME, definition: CatalogServiceService, access: CATALOG_ACCESS },
   { name: BOOKING_SERVICE_NAME, definition: BookingServiceService, access: BOOKING_ACCESS },
+  { name: NOTIFICATIONS_SERVICE_NAME, definition: NotificationServiceService, access: NOTIFICATIONS_ACCESS },
 ];
 
 describe.each(services)('$name', ({ name, definition, access }) => {

@@ -11,7 +11,7 @@ declare module 'vitest' {
 }
 
 /** Services whose schema the harness migrates into a template database. */
-export const SERVICES = ['catalog', 'booking'] as const;
+export const SERVICES = ['catalog', 'booking', 'notifications'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 export const templateName = (service: ServiceName) => `carebook_${service}_template`;

@@ -50,7 +50,7 @@ const commandLine = (app: string, build: ServiceBuild) =>
 
 /** Starts the service `app` with `env` on `port` and waits until it reports SERVING (asked with `credentials`, if the server speaks TLS). */
 export async function startServiceProcess(
-  app: 'catalog' | 'booking',
+  app: 'catalog' | 'booking' | 'notifications',
   port: number,
   env: Record<string, string>,
   build: ServiceBuild = 'source',
@@ -59,7 +59,7 @@ export async function startServiceProcess(
   const child: ChildProcess = spawn(process.execPath, commandLine(app, build), {
     cwd: root,
     // No metrics endpoint unless asked: replicas on one host would share its port.
-    env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', BOOKING_METRICS_PORT: '0', CATALOG_METRICS_PORT: '0', ...TEST_SECRETS_ENV, ...env },
+    env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', BOOKING_METRICS_PORT: '0', CATALOG_METRICS_PORT: '0', NOTIFICATIONS_METRICS_PORT: '0', ...TEST_SECRETS_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

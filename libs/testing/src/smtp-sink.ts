@@ -58,7 +58,7 @@ export async function startSmtpSink(options: { port?: number } = {}): Promise<Sm
   const refusals: number[] = [];
 
   function createServer(): SMTPServer {
-    return new SMTPServer({
+    const smtp = new SMTPServer({
       logger: false,
       authOptional: true,
       disabledCommands: ['STARTTLS', 'AUTH'],
@@ -78,6 +78,11 @@ export async function startSmtpSink(options: { port?: number } = {}): Promise<Sm
         }, callback);
       },
     });
+    // A client that dies mid-session (a sender killed with -9) resets its
+    // connection: SMTPServer reports that as an 'error' event, which unheard
+    // would be an uncaught exception of the test process.
+    smtp.on('error', () => {});
+    return smtp;
   }
 
   let server = createServer();
