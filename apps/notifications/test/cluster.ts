@@ -8,12 +8,11 @@ import {
   freePort,
   inspectionPool,
   startServiceProcess,
-  startSmsGateway,
   startSmtpSink,
   type ServiceProcess,
-  type SmsGateway,
   type SmtpSink,
 } from '@carebook/testing';
+import { startSmsGateway, type SmsGateway } from './sms-gateway';
 
 // catalog, booking and notifications as separate OS processes over real
 // sockets, each on its own database, with a real SMTP server and SMS
