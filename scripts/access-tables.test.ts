@@ -44,8 +44,8 @@ it("catalog's rules: writes are admin, claims and releases internal, everything 
   expect(byRule('authenticated').every((key) => /^(get|list|search|find)/.test(key))).toBe(true);
 });
 
-it("booking's rules: the event feed, which shows every patient's appointments, is internal; the rest is open to any authenticated caller", () => {
+it("booking's rules: the event feed, which shows every patient's appointments, is internal; the doctor's link to a consultation is for staff (admin); the rest is open to any authenticated caller", () => {
   const byRule = (rule: string) => Object.keys(BOOKING_ACCESS).filter((key) => BOOKING_ACCESS[key as keyof typeof BOOKING_ACCESS] === rule).sort();
   expect(byRule('internal')).toEqual(['listAppointmentEvents', 'watchAppointmentEvents']);
-  expect(byRule('admin')).toEqual([]);
+  expect(byRule('admin')).toEqual(['getConsultation']);
 });

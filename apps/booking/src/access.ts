@@ -3,10 +3,12 @@ import type { AccessTable } from '@carebook/server';
 
 /**
  * Who may call each of booking's RPCs: the one place this is decided
- * (docs/operations.md, section 5). Every RPC is open to any caller the
- * transport admits (under mutual TLS, any certificate the CA signed): the
- * callers are the front ends that act for patients. A test walks every RPC of
- * the service against it.
+ * (docs/operations.md, section 5). The RPCs of patients and appointments are
+ * open to any caller the transport admits (under mutual TLS, any certificate
+ * the CA signed): the callers are the front ends that act for patients. The
+ * event feed is internal; GetConsultation, which shows the doctor's link to a
+ * video consultation, is for clinic staff's tools (BOOKING_ADMIN_CALLERS
+ * under mutual TLS). A test walks every RPC of the service against it.
  */
 export const BOOKING_ACCESS: AccessTable<typeof BookingServiceService> = {
   createPatient: 'authenticated',
@@ -19,4 +21,5 @@ export const BOOKING_ACCESS: AccessTable<typeof BookingServiceService> = {
   rescheduleAppointment: 'authenticated',
   listAppointmentEvents: 'internal',
   watchAppointmentEvents: 'internal',
+  getConsultation: 'admin',
 };

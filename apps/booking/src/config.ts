@@ -38,6 +38,7 @@ const bookingConfigSpec = {
     MIN_INTERNAL_TOKEN_LENGTH,
   ),
   BOOKING_INTERNAL_CALLERS: callerList('under mutual TLS, comma-separated certificate URI SANs that may read the event feed (with the internal token); empty: no one'),
+  BOOKING_ADMIN_CALLERS: callerList("under mutual TLS, comma-separated certificate URI SANs of clinic staff's tools that may read a consultation's doctor link (GetConsultation); empty: no one"),
   BOOKING_EVENT_RETENTION_DAYS: integer('how long appointment events are kept; a cursor older than that gets CURSOR_EXPIRED', 30, 1, 3650),
   BOOKING_EVENT_SEQUENCE_INTERVAL_MS: integer('how often committed appointment events are given their feed positions', 20, 5, 10_000),
   BOOKING_EVENT_POLL_MS: integer('how often a feed watcher reads the feed without being told it grew (the fallback when notifications are lost)', 1_000, 10, 60_000),
@@ -48,6 +49,13 @@ const bookingConfigSpec = {
   BOOKING_RECONCILE_INTERVAL_MS: integer('how often pending appointments are reconciled', 5_000, 50, 3_600_000),
   BOOKING_RELEASE_INTERVAL_MS: integer('how often owed slot releases are retried', 1_000, 50, 3_600_000),
   BOOKING_RELEASE_MAX_BACKOFF_MS: integer('longest wait between two tries of one slot release', 60_000, 100, 3_600_000),
+  BOOKING_VIDEO_BASE_URL: text('Jitsi Meet deployment that hosts consultation rooms, e.g. https://meet.example.org (a tenant: https://host/tenant)', 'https://meet.jit.si'),
+  BOOKING_VIDEO_JWT_APP_ID: optionalText("the Jitsi deployment's app_id for token authentication; with BOOKING_VIDEO_JWT_SECRET, join links carry signed JWTs (the doctor's a moderator's); unset: a random token"),
+  BOOKING_VIDEO_JWT_SECRET: optionalText("the Jitsi deployment's app_secret (HS256), at least 32 characters"),
+  BOOKING_VIDEO_OPENS_BEFORE_MS: integer("how long before a video appointment's start its join links start to work", 900_000, 0, 86_400_000),
+  BOOKING_VIDEO_GRACE_MS: integer("how long after a video appointment's end its join links keep working", 1_800_000, 0, 86_400_000),
+  BOOKING_VIDEO_INTERVAL_MS: integer('how often consultation rooms owed to the video provider are retried (new ones are made as their booking reaches the event feed)', 1_000, 50, 3_600_000),
+  BOOKING_VIDEO_MAX_BACKOFF_MS: integer('longest wait between two tries of one consultation room', 60_000, 100, 3_600_000),
   BOOKING_TAKEN_SLOT_MEMORY_MS: integer('how long a process answers SLOT_UNAVAILABLE from memory for a slot it saw taken; 0: always ask catalog', 1_000, 0, 60_000),
   BOOKING_METRICS_PORT: integer('port of the Prometheus metrics endpoint (GET /metrics, on BOOKING_HOST); 0: none', 9464, 0, 65535),
   BOOKING_TLS_CERT_FILE: certificateFile("PEM certificate chain of booking's server; with BOOKING_TLS_KEY_FILE turns on TLS; unset: plaintext"),
@@ -75,9 +83,41 @@ const claimWindowCheck: ConfigCheck<BookingSpecConfig> = (config) => {
   ];
 };
 
+/** HS256 wants a key as long as its hash (RFC 7518, section 3.2): 256 bits. */
+const MIN_VIDEO_JWT_SECRET_LENGTH = 32;
+
+// Links are made on the base URL: an absolute http(s) URL with no query or
+// fragment, and a JWT needs both the app id and its secret.
+const videoCheck: ConfigCheck<BookingSpecConfig> = (config) => {
+  const problems: string[] = [];
+  const base = config.BOOKING_VIDEO_BASE_URL;
+  if (base !== undefined && !isRoomBaseUrl(base)) problems.push('BOOKING_VIDEO_BASE_URL must be an http:// or https:// URL without a query or fragment');
+  const { BOOKING_VIDEO_JWT_APP_ID: appId, BOOKING_VIDEO_JWT_SECRET: secret } = config;
+  if ((appId === undefined) !== (secret === undefined)) problems.push('BOOKING_VIDEO_JWT_APP_ID and BOOKING_VIDEO_JWT_SECRET are set together or not at all');
+  if (secret !== undefined && secret.length < MIN_VIDEO_JWT_SECRET_LENGTH) {
+    problems.push(`BOOKING_VIDEO_JWT_SECRET must be at least ${MIN_VIDEO_JWT_SECRET_LENGTH} characters`);
+  }
+  return problems;
+};
+
+function isRoomBaseUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.search === '' && url.hash === '';
+  } catch {
+    return false;
+  }
+}
+
 const checks: ConfigCheck<BookingSpecConfig>[] = [
   claimWindowCheck,
-  serverTlsCheck({ cert: 'BOOKING_TLS_CERT_FILE', key: 'BOOKING_TLS_KEY_FILE', ca: 'BOOKING_TLS_CA_FILE', callerLists: ['BOOKING_INTERNAL_CALLERS'] }),
+  videoCheck,
+  serverTlsCheck({
+    cert: 'BOOKING_TLS_CERT_FILE',
+    key: 'BOOKING_TLS_KEY_FILE',
+    ca: 'BOOKING_TLS_CA_FILE',
+    callerLists: ['BOOKING_INTERNAL_CALLERS', 'BOOKING_ADMIN_CALLERS'],
+  }),
   clientTlsCheck({
     ca: 'CATALOG_CLIENT_TLS_CA_FILE',
     cert: 'CATALOG_CLIENT_TLS_CERT_FILE',

@@ -13,6 +13,7 @@ import {
   tracingOptions,
 } from '@carebook/server';
 import { bookingTransport, loadBookingConfig } from './config';
+import { jitsiRooms } from './consultations/jitsi-rooms';
 import { createBookingDatabase } from './db';
 import { startBookingService } from './server';
 
@@ -36,8 +37,10 @@ async function main(): Promise<void> {
     },
     channelCredentials(catalogTls),
   );
+  const { BOOKING_VIDEO_JWT_APP_ID: appId, BOOKING_VIDEO_JWT_SECRET: secret } = config;
+  const videoRooms = jitsiRooms({ baseUrl: config.BOOKING_VIDEO_BASE_URL, jwt: appId && secret ? { appId, secret } : undefined });
   const service = await startBookingService(
-    { prisma, sql, catalog, log, metrics, databaseUrl: config.BOOKING_DATABASE_URL },
+    { prisma, sql, catalog, log, metrics, databaseUrl: config.BOOKING_DATABASE_URL, videoRooms },
     {
       host: config.BOOKING_HOST,
       port: config.BOOKING_PORT,
@@ -46,6 +49,7 @@ async function main(): Promise<void> {
       catalogInternalToken: config.CATALOG_INTERNAL_TOKEN[0],
       internalTokens: config.BOOKING_INTERNAL_TOKEN,
       internalCallers: config.BOOKING_INTERNAL_CALLERS,
+      adminCallers: config.BOOKING_ADMIN_CALLERS,
       eventRetentionDays: config.BOOKING_EVENT_RETENTION_DAYS,
       eventSequenceIntervalMs: config.BOOKING_EVENT_SEQUENCE_INTERVAL_MS,
       eventPollMs: config.BOOKING_EVENT_POLL_MS,
@@ -56,6 +60,12 @@ async function main(): Promise<void> {
       reconcileIntervalMs: config.BOOKING_RECONCILE_INTERVAL_MS,
       releaseIntervalMs: config.BOOKING_RELEASE_INTERVAL_MS,
       releaseMaxBackoffMs: config.BOOKING_RELEASE_MAX_BACKOFF_MS,
+      video: {
+        opensBeforeMs: config.BOOKING_VIDEO_OPENS_BEFORE_MS,
+        graceMs: config.BOOKING_VIDEO_GRACE_MS,
+        intervalMs: config.BOOKING_VIDEO_INTERVAL_MS,
+        maxBackoffMs: config.BOOKING_VIDEO_MAX_BACKOFF_MS,
+      },
       takenSlotMemoryMs: config.BOOKING_TAKEN_SLOT_MEMORY_MS,
       metricsAddress: config.BOOKING_METRICS_PORT === 0 ? undefined : { host: config.BOOKING_HOST, port: config.BOOKING_METRICS_PORT },
       tls,

@@ -2,6 +2,7 @@ import { databaseGauge } from '@carebook/server';
 import type { Registry } from 'prom-client';
 import type { AppointmentsRepo } from './appointments/repo';
 import type { ConflictsRepo } from './conflicts/repo';
+import type { ConsultationsRepo } from './consultations/repo';
 import type { AppointmentEventsRepo } from './events/repo';
 import type { ReleasesRepo } from './releases/repo';
 
@@ -17,7 +18,7 @@ function shared<T>(read: () => Promise<T>): () => Promise<T> {
   };
 }
 
-/** Registers the PENDING, owed-release, slot-conflict and event-feed gauges. */
+/** Registers the PENDING, owed-release, slot-conflict, event-feed and consultation-room gauges. */
 export function registerBookingMetrics(
   registry: Registry,
   repos: {
@@ -25,6 +26,7 @@ export function registerBookingMetrics(
     releases: Pick<ReleasesRepo, 'owedStats'>;
     conflicts: Pick<ConflictsRepo, 'countOpen'>;
     events: Pick<AppointmentEventsRepo, 'bounds' | 'unpositionedStats'>;
+    consultations: Pick<ConsultationsRepo, 'owedStats'>;
   },
 ): void {
   const pending = shared(() => repos.appointments.pendingStats());
@@ -61,5 +63,18 @@ export function registerBookingMetrics(
     'carebook_booking_event_unpositioned_oldest_age_seconds',
     'Age of the oldest committed event still waiting for its feed position (0 when none); above a second, the sequencer is stuck.',
     async () => (await unpositioned()).oldestAgeSeconds,
+  );
+  const rooms = shared(() => repos.consultations.owedStats());
+  databaseGauge(
+    registry,
+    'carebook_booking_consultation_rooms_owed',
+    'Consultation rooms owed to the video provider: to make (CREATING) or to revoke (REVOKING).',
+    async () => (await rooms()).count,
+  );
+  databaseGauge(
+    registry,
+    'carebook_booking_consultation_room_oldest_age_seconds',
+    'How long the oldest room owed to the video provider has waited (0 when none); growing, the provider is failing.',
+    async () => (await rooms()).oldestAgeSeconds,
   );
 }

@@ -23,6 +23,14 @@ import { slotGate } from './appointments/slot-gate';
 import { catalogGateway } from './catalog-gateway';
 import { conflictsRepo, type ConflictsRepo } from './conflicts/repo';
 import { conflictResolver } from './conflicts/resolver';
+import { roomDispatcher } from './consultations/dispatcher';
+import { consultationHandlers } from './consultations/handlers';
+import { consultationRecorder } from './consultations/recorder';
+import { consultationsRepo } from './consultations/repo';
+import { consultationsService } from './consultations/service';
+import { isVideo as isVideoByModality } from './consultations/video';
+import type { Appointment } from './appointments/repo';
+import type { VideoRoomProvider } from './consultations/video-room-provider';
 import type { BookingPrisma } from './db';
 import { patientHandlers } from './patients/handlers';
 import { patientsRepo } from './patients/repo';
@@ -50,6 +58,10 @@ export interface BookingDeps {
   metrics: Registry;
   /** The booking database's URL, for the connection that listens for the feed's growth. */
   databaseUrl: string;
+  /** What makes consultation rooms for video appointments (the Jitsi adapter unless another is configured). */
+  videoRooms: VideoRoomProvider;
+  /** Which appointments are video appointments; default consultations/video.ts (tests choose their own until appointments record their modality). */
+  isVideo?: (appointment: Appointment) => boolean;
 }
 
 export interface BookingServiceOptions {
@@ -63,6 +75,8 @@ export interface BookingServiceOptions {
   internalTokens: string[];
   /** Under mutual TLS, the identities that may read the event feed (BOOKING_INTERNAL_CALLERS); default none. */
   internalCallers?: string[];
+  /** Under mutual TLS, the identities of clinic staff's tools that may call GetConsultation (BOOKING_ADMIN_CALLERS); default none. */
+  adminCallers?: string[];
   /** How long appointment events are kept (BOOKING_EVENT_RETENTION_DAYS). */
   eventRetentionDays: number;
   /** How often the sequencer gives committed events their positions (BOOKING_EVENT_SEQUENCE_INTERVAL_MS). */
@@ -80,6 +94,8 @@ export interface BookingServiceOptions {
   reconcileIntervalMs: number;
   releaseIntervalMs: number;
   releaseMaxBackoffMs: number;
+  /** Consultation rooms: their validity around the appointment, and how often and how patiently the provider is retried (BOOKING_VIDEO_*). */
+  video: { opensBeforeMs: number; graceMs: number; intervalMs: number; maxBackoffMs: number };
   /** How long this process remembers a slot it saw taken (slot-gate.ts); 0: not at all. */
   takenSlotMemoryMs: number;
   /** Where to serve Prometheus metrics (port 0 picks one); unset: not served. */
@@ -98,6 +114,8 @@ export interface RunningBooking {
   conflicts: ConflictsRepo;
   /** Gives waiting events their positions now (tests, which may not wait for the loop). */
   sequencer: EventSequencer;
+  /** Consultation rooms now (tests): record what the feed says, then call the provider for what is due. */
+  consultations: { recordFromFeed(): Promise<number>; dispatchDue(): Promise<number> };
   /** Deletes events past retention now (tests). */
   pruneEvents(): Promise<void>;
   /** Stops the loops, then the server (in-flight calls finish within the grace period). */
@@ -108,6 +126,8 @@ export interface RunningBooking {
 const EVENT_BATCH_SIZE = 500;
 /** Retention is by days: an hourly pass keeps the feed within an hour of it. */
 const EVENT_PRUNE_INTERVAL_MS = 3_600_000;
+/** How long a room leased for a provider call is hidden from other dispatchers: longer than any provider call should take. */
+const ROOM_LEASE_MS = 60_000;
 
 /** Booking requests are small: the largest, a BookAppointment with a 500-character reason, is under 1 KB. */
 export const DEFAULT_BOOKING_MAX_REQUEST_BYTES = 64 * 1024;
@@ -151,6 +171,16 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
   const pruneEvents = async () => {
     while ((await eventRows.prune(options.eventRetentionDays, EVENT_BATCH_SIZE * 10)) > 0);
   };
+  const isVideo = deps.isVideo ?? isVideoByModality;
+  const roomRows = consultationsRepo(deps.prisma);
+  const consultations = consultationsService({ rooms: roomRows, appointments: appointmentRows, isVideo });
+  const recorder = consultationRecorder(deps.prisma, deps.log, {
+    opensBeforeMs: options.video.opensBeforeMs,
+    graceMs: options.video.graceMs,
+    batchSize: EVENT_BATCH_SIZE,
+    isVideo,
+  });
+  const rooms = roomDispatcher(roomRows, deps.videoRooms, deps.log, { maxBackoffMs: options.video.maxBackoffMs, leaseMs: ROOM_LEASE_MS });
 
   const server = await startGrpcServer(
     {
@@ -160,7 +190,12 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
         registration(
           BOOKING_SERVICE_NAME,
           BookingServiceService,
-          { ...patientHandlers(patients), ...appointmentHandlers(appointments, tokens), ...eventHandlers(feed) },
+          {
+            ...patientHandlers(patients),
+            ...appointmentHandlers(appointments, consultations, tokens),
+            ...eventHandlers(feed),
+            ...consultationHandlers(consultations),
+          },
           BOOKING_ACCESS,
         ),
       ],
@@ -172,12 +207,12 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
       metrics: deps.metrics,
       tls: options.tls,
       internalTokens: options.internalTokens,
-      callers: { admin: [], internal: options.internalCallers ?? [] },
+      callers: { admin: options.adminCallers ?? [], internal: options.internalCallers ?? [] },
     },
     options.host,
     options.port,
   );
-  registerBookingMetrics(deps.metrics, { appointments: appointmentRows, releases: releaseRows, conflicts, events: eventRows });
+  registerBookingMetrics(deps.metrics, { appointments: appointmentRows, releases: releaseRows, conflicts, events: eventRows, consultations: roomRows });
   const metrics = await serveServiceMetrics(deps.metrics, {
     pool: deps.sql,
     dependencies: { database: server.database, catalog: reachability },
@@ -190,6 +225,19 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
     runPeriodically('sequence appointment events', options.eventSequenceIntervalMs, () => sequencer.runOnce(), deps.log),
     runPeriodically('delete appointment events past retention', EVENT_PRUNE_INTERVAL_MS, pruneEvents, deps.log),
   ];
+  // Rooms are recorded as soon as the feed grows, and made as soon as recorded;
+  // the intervals are the fallback, and the retries' pace.
+  const dispatchRooms = runPeriodically('make and revoke consultation rooms', options.video.intervalMs, () => rooms.dispatchDue(), deps.log);
+  const recordRooms = runPeriodically(
+    'record consultation rooms from the event feed',
+    options.video.intervalMs,
+    async () => {
+      if ((await recorder.applyAll()) > 0) dispatchRooms.wake();
+    },
+    deps.log,
+  );
+  const stopWaking = signal.subscribe(() => recordRooms.wake());
+  loops.push(recordRooms, dispatchRooms);
 
   return {
     port: server.port,
@@ -198,8 +246,10 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
     releases,
     conflicts,
     sequencer,
+    consultations: { recordFromFeed: () => recorder.applyAll(), dispatchDue: () => rooms.dispatchDue() },
     pruneEvents,
     async shutdown() {
+      stopWaking();
       await Promise.all(loops.map((loop) => loop.stop()));
       await server.shutdown();
       await signal.close();

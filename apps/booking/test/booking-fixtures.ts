@@ -73,7 +73,7 @@ export async function releasesOf(sql: pg.Pool, slotId: string) {
 }
 
 /** Every row of the booking tables, to prove a refused call changed nothing (not even update_time). */
-export async function bookingSnapshot(sql: pg.Pool): Promise<Record<'patient' | 'appointment' | 'slot_release' | 'appointment_event', unknown[]>> {
+export async function bookingSnapshot(sql: pg.Pool): Promise<Record<'patient' | 'appointment' | 'slot_release' | 'appointment_event' | 'consultation', unknown[]>> {
   const read = async (table: string) => (await sql.query(`SELECT * FROM ${table} ORDER BY id`)).rows;
   return {
     patient: await read('patient'),
@@ -81,6 +81,7 @@ export async function bookingSnapshot(sql: pg.Pool): Promise<Record<'patient' | 
     slot_release: await read('slot_release'),
     // Without position, which the sequencer gives events already committed, in the background.
     appointment_event: (await sql.query('SELECT id, type, appointment_id, snapshot, event_time FROM appointment_event ORDER BY id')).rows,
+    consultation: await read('consultation'),
   };
 }
 

@@ -4,7 +4,7 @@ import { createLogger, createMetricsRegistry } from '@carebook/server';
 import type { BookingClient, Patient } from '@carebook/proto/booking';
 import { book, createPatient, createSchedule, type Schedule } from './booking-fixtures';
 import { feedClient, watchFeed } from './feed-client';
-import { startBookingUnderTest, TEST_BOOKING_OPTIONS, type BookingUnderTest } from './harness';
+import { startBookingUnderTest, TEST_BOOKING_OPTIONS, TEST_VIDEO_ROOMS, type BookingUnderTest } from './harness';
 import { startBookingService, type RunningBooking } from '../src/server';
 
 // A consumer keeps its cursor, not its connection: when the replica it
@@ -35,6 +35,7 @@ async function startReplica(): Promise<{ replica: RunningBooking; feed: BookingC
       log: createLogger('booking', process.env.TEST_LOG_LEVEL ?? 'silent'),
       metrics: createMetricsRegistry('booking'),
       databaseUrl: sys.databaseUrl,
+      videoRooms: TEST_VIDEO_ROOMS,
     },
     { ...TEST_BOOKING_OPTIONS, port: 0 },
   );

@@ -7,10 +7,11 @@
 
 import { status, type Client } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BookingServiceService as Booking } from '@carebook/proto/booking';
+import { BookingServiceService as Booking, ConsultationStatus } from '@carebook/proto/booking';
 import { callRaw, createRawClient, fuzzServices, fuzzSettingsFromEnv, fuzzTarget, type FuzzTarget, type RawReply } from '@carebook/testing';
 import { startCatalogUnderTest } from '../../catalog/test/harness';
 import { createPatient, createSchedule, newRequestId } from './booking-fixtures';
+import { untilConsultation } from './consultation-fixtures';
 import { startBookingUnderTest, type BookingUnderTest } from './harness';
 
 const settings = fuzzSettingsFromEnv();
@@ -18,8 +19,9 @@ const HOUR = 3_600_000;
 let sys: BookingUnderTest;
 let raw: Client;
 let fixtures: Awaited<ReturnType<typeof seedBooking>>;
+const videoSlotIds = new Set<string>();
 
-/** A patient, eight open slots of one doctor, four appointments on them, and a page token of the patient's appointments. */
+/** A patient, eight open slots of one doctor, five appointments on them (one by video, with its room), and a page token of the patient's appointments. */
 async function seedBooking(s: BookingUnderTest) {
   const { doctor, slots } = await createSchedule(s.catalog.client, 8);
   const patient = await createPatient(s.client);
@@ -32,6 +34,9 @@ async function seedBooking(s: BookingUnderTest) {
   const listed = await book(1);
   const toCancel = await book(2);
   const toReschedule = await book(3);
+  videoSlotIds.add(slots[6].id);
+  const video = await book(6);
+  await untilConsultation(s, video.appointment.id, ConsultationStatus.CONSULTATION_STATUS_READY);
   const listing = {
     patientId: patient.id,
     doctorId: doctor.id,
@@ -41,7 +46,7 @@ async function seedBooking(s: BookingUnderTest) {
     pageToken: '',
   };
   const { nextPageToken } = await s.client.listAppointments(listing);
-  return { patient, slots, booked, listed, toCancel, toReschedule, rescheduleRequestId: newRequestId(), listing: { ...listing, pageToken: nextPageToken } };
+  return { patient, slots, booked, listed, toCancel, toReschedule, video, rescheduleRequestId: newRequestId(), listing: { ...listing, pageToken: nextPageToken } };
 }
 
 /** Every BookingService RPC with a valid request from the fixtures; the writing ones are idempotent, so they stay valid. */
@@ -59,6 +64,7 @@ function bookingTargets(): FuzzTarget[] {
       newSlotId: f.slots[4].id,
       requestId: f.rescheduleRequestId,
     })),
+    fuzzTarget(Booking.getConsultation, () => ({ appointmentId: f.video.appointment.id })),
   ];
 }
 
@@ -74,7 +80,7 @@ function writesOnRefusal(rpc: string, reply: RawReply): string[] {
 
 beforeAll(async () => {
   const catalog = await startCatalogUnderTest({ slotHorizonDays: 14 });
-  sys = await startBookingUnderTest({ catalog });
+  sys = await startBookingUnderTest({ catalog, isVideo: (appointment) => videoSlotIds.has(appointment.slotId) });
   fixtures = await seedBooking(sys);
   raw = createRawClient(`127.0.0.1:${sys.service.port}`);
 });

@@ -4,8 +4,10 @@ import { createCatalogClient, type CatalogClient } from '@carebook/proto/catalog
 import { createLogger, createMetricsRegistry, grpcClientMetrics } from '@carebook/server';
 import { createTestDatabase, TEST_BOOKING_INTERNAL_TOKEN, TEST_INTERNAL_TOKEN, TEST_PAGE_TOKEN_KEYS, inspectionPool } from '@carebook/testing';
 import { startCatalogUnderTest, type CatalogUnderTest } from '../../catalog/test/harness';
+import { jitsiRooms } from '../src/consultations/jitsi-rooms';
+import type { VideoRoomProvider } from '../src/consultations/video-room-provider';
 import { createBookingDatabase, type BookingPrisma } from '../src/db';
-import { startBookingService, type BookingServiceOptions, type RunningBooking } from '../src/server';
+import { startBookingService, type BookingDeps, type BookingServiceOptions, type RunningBooking } from '../src/server';
 
 /** Booking (and the catalog it calls), each on its own database and port. */
 export interface BookingUnderTest {
@@ -37,12 +39,16 @@ export const TEST_BOOKING_OPTIONS: Omit<BookingServiceOptions, 'port'> = {
   reconcileIntervalMs: 3_600_000,
   releaseIntervalMs: 3_600_000,
   releaseMaxBackoffMs: 1000,
+  video: { opensBeforeMs: 900_000, graceMs: 1_800_000, intervalMs: 3_600_000, maxBackoffMs: 1000 },
   takenSlotMemoryMs: 1000,
 };
 
+/** The video provider of tests unless one says otherwise: the real Jitsi adapter, which calls nothing outside. */
+export const TEST_VIDEO_ROOMS: VideoRoomProvider = jitsiRooms({ baseUrl: 'https://meet.example.org' });
+
 /** Starts catalog and booking over fresh databases; booking reaches catalog at `catalogAddress` if given. */
 export async function startBookingUnderTest(
-  options: Partial<BookingServiceOptions> & { catalogAddress?: string; catalog?: CatalogUnderTest } = {},
+  options: Partial<BookingServiceOptions> & Partial<Pick<BookingDeps, 'videoRooms' | 'isVideo'>> & { catalogAddress?: string; catalog?: CatalogUnderTest } = {},
 ): Promise<BookingUnderTest> {
   const catalog = options.catalog ?? (await startCatalogUnderTest());
   const db = await createTestDatabase('booking');
@@ -51,7 +57,7 @@ export async function startBookingUnderTest(
   const metrics = createMetricsRegistry('booking');
   const catalogClientOfBooking = createCatalogClient(options.catalogAddress ?? catalog.address, { interceptors: [grpcClientMetrics(metrics)] });
   const service = await startBookingService(
-    { prisma, sql: bookingSql, catalog: catalogClientOfBooking, log, metrics, databaseUrl: db.url },
+    { prisma, sql: bookingSql, catalog: catalogClientOfBooking, log, metrics, databaseUrl: db.url, videoRooms: options.videoRooms ?? TEST_VIDEO_ROOMS, isVideo: options.isVideo },
     { ...TEST_BOOKING_OPTIONS, port: 0, metricsAddress: { host: '127.0.0.1', port: 0 }, ...options },
   );
   const client = createBookingClient(`127.0.0.1:${service.port}`);

@@ -19,7 +19,8 @@ import { createSchedule, createPatient, newRequestId } from './booking-fixtures'
 // booking → catalog over mutual TLS, end to end, as production runs them:
 // each service its own process, configured only by environment variables
 // naming certificate files. booking's server asks its callers for
-// certificates too; catalog admits booking's identity to claims.
+// certificates too; catalog admits booking's identity to claims, and
+// booking its admins to consultations' doctor links.
 
 let pki: TestPki;
 let ca: TestCa;
@@ -91,6 +92,7 @@ beforeAll(async () => {
       CATALOG_CLIENT_TLS_CERT_FILE: bookingClientCert.certFile,
       CATALOG_CLIENT_TLS_KEY_FILE: bookingClientCert.keyFile,
       CATALOG_CLIENT_TLS_SERVER_NAME: 'localhost',
+      BOOKING_ADMIN_CALLERS: 'spiffe://carebook/admin',
     },
     'source',
     credentialsOf(web),
@@ -124,5 +126,11 @@ describe('booking and catalog under mutual TLS', () => {
     const asWeb = catalogClient(web);
     await expectGrpcError(createSchedule(asWeb, 1), status.PERMISSION_DENIED, { reason: 'CALLER_NOT_ALLOWED' });
     expect((await asWeb.listClinics({ pageSize: 10, pageToken: '' })).clinics.length).toBeGreaterThan(0);
+  });
+
+  it("keep a consultation's doctor link to booking's admins (clinic staff): the web front end is refused before any read", async () => {
+    const appointmentId = '00000000-0000-4000-8000-000000000000';
+    await expectGrpcError(bookingClient(web).getConsultation({ appointmentId }), status.PERMISSION_DENIED, { reason: 'CALLER_NOT_ALLOWED' });
+    await expectGrpcError(bookingClient(admin).getConsultation({ appointmentId }), status.NOT_FOUND, { reason: 'APPOINTMENT_NOT_FOUND' });
   });
 });

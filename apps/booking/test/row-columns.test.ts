@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readPrismaSchema, type ExpectedTable } from '@carebook/testing';
 import { APPOINTMENT_COLUMNS, APPOINTMENT_FIELDS } from '../src/appointments/statements';
+import { LEASED_CONSULTATION_FIELDS } from '../src/consultations/repo';
 import { LEASED_RELEASE_FIELDS } from '../src/releases/repo';
 
 const schemaPath = fileURLToPath(new URL('../../../prisma/booking/schema.prisma', import.meta.url));
@@ -20,5 +21,10 @@ describe('raw column lists', () => {
   it('LEASED_RELEASE_FIELDS are fields of the SlotRelease model, each with its column', async () => {
     const { fieldColumns } = await model('SlotRelease');
     for (const [field, column] of Object.entries(LEASED_RELEASE_FIELDS)) expect({ field, column }).toEqual({ field, column: fieldColumns[field] });
+  });
+
+  it('LEASED_CONSULTATION_FIELDS are fields of the Consultation model, each with its column', async () => {
+    const { fieldColumns } = await model('Consultation');
+    for (const [field, column] of Object.entries(LEASED_CONSULTATION_FIELDS)) expect({ field, column }).toEqual({ field, column: fieldColumns[field] });
   });
 });

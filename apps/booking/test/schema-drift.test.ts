@@ -15,6 +15,12 @@ const bookingSqlOnly: SqlOnlyObjects = {
     { table: 'appointment', name: 'appointment_event_on_status_change', type: 'constraint trigger' },
     { table: 'appointment_event', name: 'appointment_event_replaced_check', type: 'check', definition: "(type = 'rescheduled'::appointment_event_type)" },
     { table: 'appointment_event_horizon', name: 'appointment_event_horizon_one_row_check', type: 'check', definition: 'CHECK (id)' },
+    { table: 'appointment_event_cursor', name: 'appointment_event_cursor_position_check', type: 'check', definition: '("position" >= 0)' },
+    { table: 'consultation', name: 'consultation_validity_check', type: 'check', definition: '(valid_until > valid_from)' },
+    { table: 'consultation', name: 'consultation_join_urls_check', type: 'check', definition: '(patient_join_url IS NULL) = (doctor_join_url IS NULL)' },
+    { table: 'consultation', name: 'consultation_provider_room_id_check', type: 'check', definition: '(provider_room_id IS NOT NULL)' },
+    { table: 'consultation', name: 'consultation_links_differ_check', type: 'check', definition: '(patient_join_url <> doctor_join_url)' },
+    { table: 'consultation', name: 'consultation_last_error_check', type: 'check', definition: '(length(last_error) <= 1000)' },
   ],
   indexes: [
     {
@@ -29,6 +35,12 @@ const bookingSqlOnly: SqlOnlyObjects = {
     { table: 'slot_release', name: 'slot_release_due_idx', columns: ['next_attempt_at'], where: '(done_time IS NULL)' },
     { table: 'slot_conflict', name: 'slot_conflict_one_open_per_appointment_key', columns: ['appointment_id'], unique: true, where: '(resolve_time IS NULL)' },
     { table: 'appointment_event', name: 'appointment_event_unpositioned_seq_idx', columns: ['seq'], where: '("position" IS NULL)' },
+    {
+      table: 'consultation',
+      name: 'consultation_due_idx',
+      columns: ['next_attempt_at'],
+      where: "(status = ANY (ARRAY['creating'::consultation_status, 'revoking'::consultation_status]))",
+    },
   ],
 };
 

@@ -9,7 +9,7 @@ import { createCatalogDatabase } from '../../catalog/src/db';
 import { startCatalogServer } from '../../catalog/src/server';
 import { createPatient, createSchedule, insertAppointment, newRequestId } from './booking-fixtures';
 import { TEST_CATALOG_OPTIONS } from '../../catalog/test/harness';
-import { TEST_BOOKING_OPTIONS } from './harness';
+import { TEST_BOOKING_OPTIONS, TEST_VIDEO_ROOMS } from './harness';
 import { createBookingDatabase } from '../src/db';
 import { startBookingService, type RunningBooking } from '../src/server';
 
@@ -47,7 +47,7 @@ describe.each(['America/Los_Angeles', 'Pacific/Auckland'])('with databases in %s
     const catalogServer: CarebookGrpcServer = await startCatalogServer({ prisma: catalogPrisma, sql: catalogSql, log, metrics: new Registry() }, { ...TEST_CATALOG_OPTIONS, shutdownGraceMs: 1000 });
     const catalogOfBooking = createCatalogClient(`127.0.0.1:${catalogServer.port}`);
     const { prisma: bookingPrisma, sql: bookingSql } = createBookingDatabase(bookingDb.url, 5);
-    service = await startBookingService({ prisma: bookingPrisma, sql: bookingSql, catalog: catalogOfBooking, log, metrics: createMetricsRegistry('booking'), databaseUrl: bookingDb.url }, { ...TEST_BOOKING_OPTIONS, port: 0 });
+    service = await startBookingService({ prisma: bookingPrisma, sql: bookingSql, catalog: catalogOfBooking, log, metrics: createMetricsRegistry('booking'), databaseUrl: bookingDb.url, videoRooms: TEST_VIDEO_ROOMS }, { ...TEST_BOOKING_OPTIONS, port: 0 });
     booking = createBookingClient(`127.0.0.1:${service.port}`);
     catalog = createCatalogClient(`127.0.0.1:${catalogServer.port}`);
     sql = inspectionPool(bookingDb.url, 2);

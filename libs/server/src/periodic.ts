@@ -8,6 +8,8 @@ export interface PeriodicTask {
   stop(): Promise<void>;
   /** Runs the task now (after any run in progress) and resolves with its result. */
   runNow(): Promise<void>;
+  /** Asks for a run soon, after any in progress: however often it is asked meanwhile, one run is queued. */
+  wake(): void;
 }
 
 /**
@@ -19,20 +21,18 @@ export function runPeriodically(name: string, intervalMs: number, task: () => Pr
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
+  let woken = false;
   const database = outageLog(log.child({ task: name }), 'database');
 
-  const runOnce = (): Promise<void> => {
-    running = running.then(() =>
-      task().then(
-        () => database.succeeded(),
-        (err) => {
-          if (isDatabaseUnavailable(err)) database.failed(err);
-          else log.error({ err, task: name }, 'periodic task failed');
-        },
-      ),
+  const run = (): Promise<void> =>
+    task().then(
+      () => database.succeeded(),
+      (err) => {
+        if (isDatabaseUnavailable(err)) database.failed(err);
+        else log.error({ err, task: name }, 'periodic task failed');
+      },
     );
-    return running;
-  };
+  const runOnce = (): Promise<void> => (running = running.then(run));
   const schedule = () => {
     if (stopped) return;
     timer = setTimeout(() => void runOnce().then(schedule), intervalMs);
@@ -47,5 +47,14 @@ export function runPeriodically(name: string, intervalMs: number, task: () => Pr
       await running;
     },
     runNow: runOnce,
+    wake() {
+      if (stopped || woken) return;
+      woken = true;
+      // Cleared as the queued run starts: a wake during that run queues the next.
+      running = running.then(() => {
+        woken = false;
+        return run();
+      });
+    },
   };
 }

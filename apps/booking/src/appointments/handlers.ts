@@ -5,6 +5,9 @@ import {
   type BookingServiceService,
 } from '@carebook/proto/booking';
 import { isTimeIdKey, RequestValidator, type Handlers, type PageTokens } from '@carebook/server';
+import { toConsultationMessage } from '../consultations/handlers';
+import type { PatientRoom } from '../consultations/repo';
+import type { ConsultationsService } from '../consultations/service';
 import type { Appointment } from './repo';
 import type { AppointmentsService } from './service';
 
@@ -31,8 +34,8 @@ const statusMessage: Record<Appointment['status'], AppointmentStatus> = {
   failed: AppointmentStatus.APPOINTMENT_STATUS_FAILED,
 };
 
-/** Appointment as the API shows it. */
-export function toAppointmentMessage(a: Appointment): AppointmentMessage {
+/** Appointment as the API shows it, with the patient's consultation room if it has one. */
+export function toAppointmentMessage(a: Appointment, room?: PatientRoom): AppointmentMessage {
   return {
     id: a.id,
     slotId: a.slotId,
@@ -48,6 +51,7 @@ export function toAppointmentMessage(a: Appointment): AppointmentMessage {
     cancelReason: a.cancelReason ?? '',
     replacesAppointmentId: a.replacesAppointmentId ?? '',
     cancelledBy: a.cancelledBy ? cancellerMessage[a.cancelledBy] : Canceller.CANCELLER_UNSPECIFIED,
+    consultation: room && toConsultationMessage(room),
   };
 }
 
@@ -61,7 +65,13 @@ function cancellerOf(v: RequestValidator, value: Canceller | undefined): 'patien
 }
 
 /** gRPC handlers for appointments. */
-export function appointmentHandlers(appointments: AppointmentsService, tokens: PageTokens): AppointmentHandlers {
+export function appointmentHandlers(appointments: AppointmentsService, consultations: ConsultationsService, tokens: PageTokens): AppointmentHandlers {
+  const show = async (list: Appointment[]): Promise<AppointmentMessage[]> => {
+    const rooms = await consultations.patientRoomsOf(list);
+    return list.map((a) => toAppointmentMessage(a, rooms.get(a.id)));
+  };
+  const showOne = async (a: Appointment) => (await show([a]))[0];
+
   return {
     async bookAppointment(request, ctx) {
       const v = new RequestValidator();
@@ -71,14 +81,14 @@ export function appointmentHandlers(appointments: AppointmentsService, tokens: P
       const reason = v.optionalText('reason', request.reason, MAX_REASON_LENGTH, FREE_TEXT);
       v.done();
       const appointment = await appointments.book({ slotId, patientId, requestId, reason }, ctx);
-      return { appointment: toAppointmentMessage(appointment) };
+      return { appointment: await showOne(appointment) };
     },
 
     async getAppointment({ id }) {
       const v = new RequestValidator();
       const appointmentId = v.uuid('id', id);
       v.done();
-      return { appointment: toAppointmentMessage(await appointments.get(appointmentId)) };
+      return { appointment: await showOne(await appointments.get(appointmentId)) };
     },
 
     async listAppointments(request) {
@@ -94,7 +104,7 @@ export function appointmentHandlers(appointments: AppointmentsService, tokens: P
       const pageSize = v.pageSize('page_size', request.pageSize);
       v.done();
       const page = await appointments.list(filter, pageSize, tokens.decode(request.pageToken, filter, isTimeIdKey));
-      return { appointments: page.items.map(toAppointmentMessage), nextPageToken: tokens.encode(page.next, filter) };
+      return { appointments: await show(page.items), nextPageToken: tokens.encode(page.next, filter) };
     },
 
     async cancelAppointment(request, ctx) {
@@ -103,7 +113,7 @@ export function appointmentHandlers(appointments: AppointmentsService, tokens: P
       const reason = v.optionalText('reason', request.reason, MAX_REASON_LENGTH, FREE_TEXT);
       const by = cancellerOf(v, request.cancelledBy);
       v.done();
-      return { appointment: toAppointmentMessage(await appointments.cancel(id, { reason, by }, ctx)) };
+      return { appointment: await showOne(await appointments.cancel(id, { reason, by }, ctx)) };
     },
 
     async rescheduleAppointment(request, ctx) {
@@ -113,7 +123,7 @@ export function appointmentHandlers(appointments: AppointmentsService, tokens: P
       const requestId = v.requiredText('request_id', request.requestId, MAX_REQUEST_ID_LENGTH);
       v.done();
       const appointment = await appointments.reschedule({ id, newSlotId, requestId }, ctx);
-      return { appointment: toAppointmentMessage(appointment) };
+      return { appointment: await showOne(appointment) };
     },
   };
 }

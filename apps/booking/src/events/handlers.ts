@@ -32,7 +32,7 @@ const typeMessage: Record<StoredEvent['type'], AppointmentEventType> = {
   rescheduled: AppointmentEventType.APPOINTMENT_EVENT_TYPE_RESCHEDULED,
 };
 
-/** An event as the API shows it. */
+/** An event as the API shows it: the appointments as they committed, never with a consultation room's links. */
 export function toEventMessage(event: StoredEvent): AppointmentEventMessage {
   return {
     id: event.id,

@@ -1,4 +1,4 @@
-import type { AppointmentEventType } from '../generated/prisma/client';
+import type { AppointmentEventType, Prisma } from '../generated/prisma/client';
 import type { BookingPrisma } from '../db';
 
 /** One event of the feed as stored: the appointment rows are to_jsonb() snapshots taken at commit. */
@@ -20,6 +20,16 @@ export interface FeedBounds {
 // The advisory lock that makes one sequencer at a time give positions, across
 // every booking replica. Any constant unique within the booking database.
 const SEQUENCER_LOCK = 7_305_417_001;
+
+/** Up to `limit` events after `position`, in position order; in the caller's transaction if given one. */
+export async function eventsAfter(db: Prisma.TransactionClient | BookingPrisma, position: number, limit: number): Promise<StoredEvent[]> {
+  const rows = await db.$queryRaw<(Omit<StoredEvent, 'position'> & { position: bigint })[]>`
+    SELECT id, position, type, event_time AS "eventTime", snapshot, replaced_snapshot AS "replacedSnapshot"
+    FROM appointment_event
+    WHERE position > ${position}::bigint
+    ORDER BY position LIMIT ${limit}`;
+  return rows.map((row) => ({ ...row, position: Number(row.position) }));
+}
 
 /** The channel the sequencer notifies, with the latest position as payload, when it has given positions. */
 export const FEED_CHANNEL = 'appointment_event_sequenced';
@@ -86,14 +96,7 @@ export function appointmentEventsRepo(prisma: BookingPrisma) {
     },
 
     /** Up to `limit` events after `position`, in position order. */
-    async listAfter(position: number, limit: number): Promise<StoredEvent[]> {
-      const rows = await prisma.$queryRaw<(Omit<StoredEvent, 'position'> & { position: bigint })[]>`
-        SELECT id, position, type, event_time AS "eventTime", snapshot, replaced_snapshot AS "replacedSnapshot"
-        FROM appointment_event
-        WHERE position > ${position}::bigint
-        ORDER BY position LIMIT ${limit}`;
-      return rows.map((row) => ({ ...row, position: Number(row.position) }));
-    },
+    listAfter: (position: number, limit: number) => eventsAfter(prisma, position, limit),
 
     /**
      * Deletes up to `limit` of the oldest events whose time is more than
