@@ -79,3 +79,21 @@ describe('renderMessage by SMS', () => {
     expect(text).toContain('(America/Argentina/ComodRivadavia)');
   });
 });
+
+describe('renderMessage of a video appointment', () => {
+  const JOIN_URL = 'https://meet.example.org/carebook-0123456789abcdef0123456789abcdef?invite=fedcba9876543210fedcba9876543210';
+
+  it.each(['confirmation', 'reminder', 'reschedule'] as const)("%s gives the patient's link to the room, by e-mail and by SMS", (kind) => {
+    expect(renderMessage(factsOf(kind, { joinUrl: JOIN_URL }), 'email').text).toMatch(new RegExp(`Video link: +${JOIN_URL.replace(/[?.]/g, '\\$&')}\n`));
+    const { text } = renderMessage(factsOf(kind, { joinUrl: JOIN_URL }), 'sms');
+    expect(text.endsWith(` Join: ${JOIN_URL}`)).toBe(true);
+    expect(text).toMatch(GSM7);
+  });
+
+  it('gives no link in a cancellation, and no link line without a room', () => {
+    for (const channel of ['email', 'sms'] as const) {
+      expect(renderMessage(factsOf('cancellation', { joinUrl: JOIN_URL }), channel).text).not.toContain(JOIN_URL);
+      expect(renderMessage(factsOf('confirmation'), channel).text).not.toMatch(/Video link|Join:/);
+    }
+  });
+});

@@ -92,6 +92,9 @@ export function notificationDelivery(deps: SendDeps): (notificationId: string) =
       startTime: row.appointmentStartTime,
       ...(row.previousStartTime && { previousStartTime: row.previousStartTime }),
       ...(row.kind === 'cancellation' && appointment.value.cancelReason && { cancelReason: appointment.value.cancelReason }),
+      // The room as booking shows it now: made after the booking, so a
+      // message sent before it exists goes without it (the reminders carry it).
+      ...(appointment.value.consultation?.joinUrl && { joinUrl: appointment.value.consultation.joinUrl }),
     };
     const { subject, text } = renderMessage(facts, row.channel);
     const messageId = messageIdOf(row.appointmentId, row.kind, row.channel, row.reminderOffsetMs ?? undefined);

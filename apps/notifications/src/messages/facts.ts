@@ -19,4 +19,6 @@ export interface MessageFacts {
   previousStartTime?: Date;
   /** 'cancellation' only: the reason given, if any. */
   cancelReason?: string;
+  /** A video appointment's room, once booking has made it: the patient's link (never the doctor's). */
+  joinUrl?: string;
 }

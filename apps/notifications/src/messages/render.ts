@@ -2,7 +2,8 @@
 // with whom, where and when, and nothing more: no specialty, no visit reason.
 // An SMS leaves out the patient's name (the log adapter writes SMS text to
 // the log) and keeps to one 160-character GSM-7 segment where it can, so it
-// uses only GSM-7 characters of its own.
+// uses only GSM-7 characters of its own; a video appointment's link makes it
+// longer. The link is the patient's own, a secret like the message itself.
 import type { Channel } from '../channels/port';
 import type { MessageFacts, NotificationKind } from './facts';
 import { wallClock } from './wall-clock';
@@ -54,6 +55,7 @@ function emailText(facts: MessageFacts, when: string, previously: string | undef
     ['Clinic', facts.clinicName],
     ['Address', facts.clinicAddress],
     ['Reason', facts.kind === 'cancellation' ? facts.cancelReason : undefined],
+    ['Video link', facts.kind === 'cancellation' ? undefined : facts.joinUrl],
   ]);
   return [`Hello ${facts.patientName},`, '', EMAIL_LEADS[facts.kind], '', ...fields, '', `Appointment reference: ${facts.appointmentId}`, ''].join('\n');
 }
@@ -68,7 +70,8 @@ const SMS_HEADINGS: Record<NotificationKind, string> = {
 function smsText(facts: MessageFacts, when: string, previously: string | undefined): string {
   const withWhom = `${clip(facts.doctorName, SMS_NAME_LENGTH)}, ${clip(facts.clinicName, SMS_NAME_LENGTH)}`;
   const time = facts.kind === 'reschedule' ? `now ${when}${previously ? `; was ${previously}` : ''}` : when;
-  return `${SMS_HEADINGS[facts.kind]}: ${withWhom}, ${time}. Ref ${facts.appointmentId.slice(0, SMS_REFERENCE_LENGTH)}`;
+  const link = facts.kind !== 'cancellation' && facts.joinUrl ? ` Join: ${facts.joinUrl}` : '';
+  return `${SMS_HEADINGS[facts.kind]}: ${withWhom}, ${time}. Ref ${facts.appointmentId.slice(0, SMS_REFERENCE_LENGTH)}${link}`;
 }
 
 /** The subject and plain text of the message `facts` describe, on `channel`, with times on the clinic's wall clock. */
