@@ -20,12 +20,12 @@ export function toConsultationMessage(room: PatientRoom): ConsultationMessage {
 
 /** Staff's view of a consultation: the links only while READY, so a revoked room's are never shown again. */
 function toGetConsultationResponse(view: ConsultationView): GetConsultationResponse {
-  const ready = view.status === 'ready' && 'doctorJoinUrl' in view;
+  const ready = view.status === 'ready';
   return {
-    doctorJoinUrl: ready ? (view.doctorJoinUrl ?? '') : '',
-    patientJoinUrl: ready ? (view.patientJoinUrl ?? '') : '',
-    validFrom: 'validFrom' in view ? view.validFrom : undefined,
-    validUntil: 'validUntil' in view ? view.validUntil : undefined,
+    doctorJoinUrl: (ready && view.doctorJoinUrl) || '',
+    patientJoinUrl: (ready && view.patientJoinUrl) || '',
+    validFrom: view.validFrom,
+    validUntil: view.validUntil,
     status: statusMessage[view.status],
   };
 }

@@ -6,8 +6,8 @@ import type { Consultation, ConsultationsRepo, PatientRoom } from './repo';
 // appointment, and everything, the doctor's link included, to clinic staff
 // through GetConsultation.
 
-/** A consultation as staff see it: the row, or a room not recorded yet (the feed is a moment behind the booking). */
-export type ConsultationView = Consultation | { status: 'creating'; appointmentId: string };
+/** A consultation as staff see it: its row, or only CREATING for a room not recorded yet (the feed is a moment behind the booking). */
+export type ConsultationView = Pick<Consultation, 'status'> & Partial<Pick<Consultation, 'patientJoinUrl' | 'doctorJoinUrl' | 'validFrom' | 'validUntil'>>;
 
 export interface ConsultationsDeps {
   rooms: ConsultationsRepo;
@@ -35,7 +35,7 @@ export function consultationsService({ rooms, appointments, isVideo }: Consultat
           status: appointment.status,
         });
       }
-      return { status: 'creating', appointmentId };
+      return { status: 'creating' };
     },
 
     /** The patient's rooms of these appointments, by appointment id; a query only when one of them may have a room. */
