@@ -31,7 +31,7 @@ beforeAll(async () => {
   slots = (await createSchedule(sys.catalog.client, 10)).slots;
   for (const slot of slots) videoSlotIds.add(slot.id);
 });
-afterEach(() => provider.release());
+afterEach(() => provider.reset());
 afterAll(() => sys?.close());
 
 describe('a failing video provider', () => {
@@ -90,6 +90,19 @@ describe('a failing video provider', () => {
       status: AppointmentStatus.APPOINTMENT_STATUS_BOOKED,
       consultation: undefined,
     });
+  });
+
+  it('gives up a room the provider failed to make until the appointment was over', async () => {
+    provider.failCreates(1000);
+    const appointment = await book(sys, patient, freshSlot());
+    await pollUntil('a failed try', async () => ((await storedConsultation(sys, appointment.id))?.last_error ? true : undefined));
+    // Fixture: the appointment's links would have stopped working by now.
+    await sys.sql.query("UPDATE consultation SET valid_from = now() - interval '2 hours', valid_until = now() - interval '1 second' WHERE appointment_id = $1", [
+      appointment.id,
+    ]);
+    const failed = await untilConsultation(sys, appointment.id, ConsultationStatus.CONSULTATION_STATUS_FAILED);
+    expect(failed).toMatchObject({ doctorJoinUrl: '', patientJoinUrl: '' });
+    expect(await storedConsultation(sys, appointment.id)).toMatchObject({ last_error: 'the appointment was over before the provider made its room' });
   });
 
   it('revokes a room that was still being made when its appointment was cancelled', async () => {

@@ -16,6 +16,8 @@ export interface FlakyVideoRooms extends VideoRoomProvider {
   /** Holds every createRoom call from now until release(). */
   hold(): void;
   release(): void;
+  /** Releases held calls and forgets the failures still to come. */
+  reset(): void;
   /** Calls made so far, failed or not. */
   calls: { create: number; revoke: number };
 }
@@ -51,6 +53,11 @@ export function flakyVideoRooms(real: VideoRoomProvider = TEST_VIDEO_ROOMS): Fla
     release() {
       release();
       held = undefined;
+    },
+    reset() {
+      provider.release();
+      failing.create.length = 0;
+      failing.revoke.length = 0;
     },
   };
   return provider;

@@ -57,6 +57,8 @@ export function roomDispatcher(repo: ConsultationsRepo, provider: VideoRoomProvi
   return {
     /** Tries every due room once; returns how many calls succeeded. */
     async dispatchDue(): Promise<number> {
+      const abandoned = await repo.abandonExpired();
+      if (abandoned > 0) log.error({ count: abandoned }, 'consultation rooms never made: the appointments were over');
       const due = await repo.leaseDue(options.batchSize ?? 100, options.leaseMs);
       const results = await Promise.all(due.map((room) => (room.status === 'creating' ? create(room) : revoke(room))));
       return results.filter(Boolean).length;

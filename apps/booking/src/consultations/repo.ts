@@ -116,6 +116,16 @@ export function consultationsRepo(prisma: BookingPrisma) {
         WHERE id = ${id}::uuid AND status = 'revoking'`;
     },
 
+    /**
+     * Gives up the rooms still to be made whose links would no longer work
+     * (the provider failed until the appointment was over): FAILED, so that
+     * they stop counting as owed. Returns how many.
+     */
+    abandonExpired: () =>
+      prisma.$executeRaw`
+        UPDATE consultation SET status = 'failed', last_error = 'the appointment was over before the provider made its room', update_time = now()
+        WHERE status = 'creating' AND valid_until <= now()`,
+
     /** Records that the provider refused to make the room for good. */
     markFailed: async (id: string, error: string): Promise<void> => {
       await prisma.$executeRaw`
