@@ -53,6 +53,8 @@ const catalogSqlOnly: SqlOnlyObjects = {
       definition:
         "EXCLUDE USING gist (schedule_id WITH =, date WITH =, numrange(EXTRACT(epoch FROM start_local_time), EXTRACT(epoch FROM end_local_time), '[)'::text) WITH &&) WHERE ((kind = 'extra'::schedule_exception_kind))",
     },
+    // Modality (migration 20261202010000_modality).
+    { table: 'schedule_exception', name: 'schedule_exception_modality_check', type: 'check', definition: "(kind = 'extra'::schedule_exception_kind) = (modality IS NOT NULL)" },
   ],
   indexes: [
     { table: 'slot', name: 'slot_open_start_time_idx', columns: ['start_time', 'id'], where: "(status = 'open'::slot_status)" },

@@ -1,10 +1,13 @@
 import { afterTimeIdKey, type TimeIdKey } from '@carebook/server';
 import type { CatalogPrisma } from '../db';
-import type { Prisma } from '../generated/prisma/client';
+import type { Modality, Prisma } from '../generated/prisma/client';
 import type { Doctor as DoctorRow } from '../generated/prisma/client';
 
 /** A doctor with every clinic they practise at: the primary clinic first, then the others in the order they were linked. */
 export type Doctor = DoctorRow & { clinicIds: string[] };
+
+/** A doctor with the modalities it offers (see offeredModalities), as the API shows it. */
+export type DoctorWithModalities = Doctor & { modalities: Modality[] };
 
 // The links in the order Doctor.clinic_ids lists them.
 const withLinks = {
@@ -57,6 +60,30 @@ export function doctorsRepo(prisma: CatalogPrisma) {
         include: withLinks,
       });
       return rows.map(toDoctor);
+    },
+
+    /**
+     * What each doctor offers, derived on every read so it cannot go stale:
+     * the modalities of its open slots that have not started, and of the
+     * weekly rules and extra hours of its schedules that have not ended (on
+     * the clinic's calendar, by the database's clock), so a schedule whose
+     * slots lie beyond the horizon, or are all booked, still counts. In enum
+     * order: in_person, then video. A few index probes per doctor and
+     * modality.
+     */
+    async offeredModalities(doctorIds: string[]): Promise<Map<string, Modality[]>> {
+      const rows = await prisma.$queryRaw<{ doctorId: string; modalities: Modality[] }[]>`
+        SELECT d.id::text AS "doctorId", ARRAY(
+          SELECT m FROM unnest(enum_range(NULL::modality)) AS m
+          WHERE EXISTS (SELECT 1 FROM schedule sc JOIN clinic c ON c.id = sc.clinic_id JOIN schedule_rule r ON r.schedule_id = sc.id
+                        WHERE sc.doctor_id = d.id AND r.modality = m
+                          AND (sc.valid_until IS NULL OR sc.valid_until >= (now() AT TIME ZONE c.time_zone)::date))
+             OR EXISTS (SELECT 1 FROM schedule sc JOIN clinic c ON c.id = sc.clinic_id JOIN schedule_exception x ON x.schedule_id = sc.id
+                        WHERE sc.doctor_id = d.id AND x.modality = m AND x.date >= (now() AT TIME ZONE c.time_zone)::date)
+             OR EXISTS (SELECT 1 FROM slot s WHERE s.doctor_id = d.id AND s.status = 'open' AND s.modality = m AND s.start_time > now())
+          ORDER BY m)::text[] AS modalities
+        FROM unnest(${doctorIds}::uuid[]) AS d(id)`;
+      return new Map(rows.map((r) => [r.doctorId, r.modalities]));
     },
   };
 }

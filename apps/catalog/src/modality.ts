@@ -1,0 +1,35 @@
+import { Modality as ModalityMessage } from '@carebook/proto/catalog';
+import type { RequestValidator } from '@carebook/server';
+import { Modality } from './generated/prisma/client';
+
+// A slot's modality between the API (the proto enum) and the database (the
+// `modality` enum). Unknown enum numbers pass the decoder as plain numbers,
+// so every field is checked here and refused by name.
+
+export { Modality };
+
+const STORED: Partial<Record<number, Modality>> = {
+  [ModalityMessage.MODALITY_IN_PERSON]: Modality.in_person,
+  [ModalityMessage.MODALITY_VIDEO]: Modality.video,
+};
+
+const MESSAGE: Record<Modality, ModalityMessage> = {
+  in_person: ModalityMessage.MODALITY_IN_PERSON,
+  video: ModalityMessage.MODALITY_VIDEO,
+};
+
+/** The modality as the API shows it. */
+export const toModalityMessage = (modality: Modality): ModalityMessage => MESSAGE[modality];
+
+/** A modality filter: undefined when unset (either matches); an unknown value is recorded. */
+export function parseModalityFilter(v: RequestValidator, field: string, value: ModalityMessage | undefined): Modality | undefined {
+  if (value === undefined || value === ModalityMessage.MODALITY_UNSPECIFIED) return undefined;
+  const modality = STORED[value];
+  if (!modality) v.fail(field, `must be MODALITY_IN_PERSON or MODALITY_VIDEO, got ${value}`);
+  return modality;
+}
+
+/** The modality of what is being made (slots, hours): unset means in person; an unknown value is recorded. */
+export function parseModality(v: RequestValidator, field: string, value: ModalityMessage | undefined): Modality {
+  return parseModalityFilter(v, field, value) ?? Modality.in_person;
+}

@@ -1,0 +1,32 @@
+-- Modality: a slot is in person (at its clinic) or by video. A schedule's
+-- weekly rule, and an extra-hours exception, say which modality their hours
+-- are, and the slots materialised from them carry it. A doctor is in one
+-- visit at a time whatever the modality, so slot_doctor_no_overlap and the
+-- schedule overlap checks stay as they are: across modalities.
+-- Existing slots and rules are in person: the column default fills them
+-- without rewriting the table (PostgreSQL stores a constant default once).
+-- The first part is what `prisma migrate dev` writes for schema.prisma; the
+-- second part holds what Prisma cannot express, each one named.
+-- See docs/search.md and docs/schedules.md.
+
+-- CreateEnum
+CREATE TYPE "modality" AS ENUM ('in_person', 'video');
+
+-- AlterTable
+ALTER TABLE "slot" ADD COLUMN "modality" "modality" NOT NULL DEFAULT 'in_person';
+
+-- AlterTable
+ALTER TABLE "schedule_rule" ADD COLUMN "modality" "modality" NOT NULL DEFAULT 'in_person';
+
+-- AlterTable
+ALTER TABLE "schedule_exception" ADD COLUMN "modality" "modality";
+
+-- Existing extra hours are in person; backfilled before the CHECK below.
+UPDATE "schedule_exception" SET "modality" = 'in_person' WHERE "kind" = 'extra';
+
+-- Invariants -----------------------------------------------------------------
+
+-- Extra hours have a modality; a closed day has none (it closes the weekly
+-- hours of both modalities), like its hours.
+ALTER TABLE "schedule_exception" ADD CONSTRAINT "schedule_exception_modality_check"
+    CHECK (("kind" = 'extra') = ("modality" IS NOT NULL));
