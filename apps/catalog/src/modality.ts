@@ -1,6 +1,6 @@
 import { Modality as ModalityMessage } from '@carebook/proto/catalog';
 import type { RequestValidator } from '@carebook/server';
-import { Modality } from './generated/prisma/client';
+import { Modality, Prisma } from './generated/prisma/client';
 
 // A slot's modality between the API (the proto enum) and the database (the
 // `modality` enum). Unknown enum numbers pass the decoder as plain numbers,
@@ -16,6 +16,17 @@ const STORED: Partial<Record<number, Modality>> = {
 const MESSAGE: Record<Modality, ModalityMessage> = {
   in_person: ModalityMessage.MODALITY_IN_PERSON,
   video: ModalityMessage.MODALITY_VIDEO,
+};
+
+/**
+ * The modality as a SQL literal, not a parameter: a statement that filters on
+ * it is prepared once per modality and planned knowing the value, so the
+ * partial index of video slots (slot_open_video_doctor_start_time_idx) can
+ * serve it, generic plans included.
+ */
+export const MODALITY_SQL: Record<Modality, Prisma.Sql> = {
+  in_person: Prisma.sql`'in_person'::modality`,
+  video: Prisma.sql`'video'::modality`,
 };
 
 /** The modality as the API shows it. */

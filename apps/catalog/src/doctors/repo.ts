@@ -1,6 +1,7 @@
 import { afterTimeIdKey, type TimeIdKey } from '@carebook/server';
 import type { CatalogPrisma } from '../db';
-import type { Modality, Prisma } from '../generated/prisma/client';
+import { Modality, Prisma } from '../generated/prisma/client';
+import { MODALITY_SQL } from '../modality';
 import type { Doctor as DoctorRow } from '../generated/prisma/client';
 
 /** A doctor with every clinic they practise at: the primary clinic first, then the others in the order they were linked. */
@@ -13,6 +14,23 @@ export type DoctorWithModalities = Doctor & { modalities: Modality[] };
 const withLinks = {
   clinicLinks: { select: { clinicId: true }, orderBy: [{ createTime: 'asc' as const }, { clinicId: 'asc' as const }] },
 } satisfies Prisma.DoctorInclude;
+
+/**
+ * Whether doctor `d` offers `modality`: a rule or extra hours of it in a
+ * schedule that has not ended (on the clinic's calendar), or an open slot of
+ * it that has not started, by the database's clock. Each is an index probe,
+ * but a doctor's slots of the other modality are read through until one of
+ * this modality turns up (video ones from their own partial index).
+ */
+function offers(modality: Modality): Prisma.Sql {
+  const m = MODALITY_SQL[modality];
+  return Prisma.sql`(
+    EXISTS (SELECT 1 FROM schedule sc JOIN clinic c ON c.id = sc.clinic_id JOIN schedule_rule r ON r.schedule_id = sc.id
+            WHERE sc.doctor_id = d.id AND r.modality = ${m} AND (sc.valid_until IS NULL OR sc.valid_until >= (now() AT TIME ZONE c.time_zone)::date))
+    OR EXISTS (SELECT 1 FROM schedule sc JOIN clinic c ON c.id = sc.clinic_id JOIN schedule_exception x ON x.schedule_id = sc.id
+               WHERE sc.doctor_id = d.id AND x.modality = ${m} AND x.date >= (now() AT TIME ZONE c.time_zone)::date)
+    OR EXISTS (SELECT 1 FROM slot s WHERE s.doctor_id = d.id AND s.status = 'open' AND s.modality = ${m} AND s.start_time > now()))`;
+}
 
 function toDoctor(row: DoctorRow & { clinicLinks: { clinicId: string }[] }): Doctor {
   const { clinicLinks, ...doctor } = row;
@@ -63,25 +81,15 @@ export function doctorsRepo(prisma: CatalogPrisma) {
     },
 
     /**
-     * What each doctor offers, derived on every read so it cannot go stale:
-     * the modalities of its open slots that have not started, and of the
-     * weekly rules and extra hours of its schedules that have not ended (on
-     * the clinic's calendar, by the database's clock), so a schedule whose
-     * slots lie beyond the horizon, or are all booked, still counts. In enum
-     * order: in_person, then video. A few index probes per doctor and
-     * modality.
+     * What each doctor offers (see `offers`), derived on every read so it
+     * cannot go stale: a schedule whose slots lie beyond the horizon, or are
+     * all booked, still counts; a doctor with neither gets none. In enum
+     * order: in_person, then video.
      */
     async offeredModalities(doctorIds: string[]): Promise<Map<string, Modality[]>> {
+      const each = Object.values(Modality).map((m) => Prisma.sql`CASE WHEN ${offers(m)} THEN ${MODALITY_SQL[m]} END`);
       const rows = await prisma.$queryRaw<{ doctorId: string; modalities: Modality[] }[]>`
-        SELECT d.id::text AS "doctorId", ARRAY(
-          SELECT m FROM unnest(enum_range(NULL::modality)) AS m
-          WHERE EXISTS (SELECT 1 FROM schedule sc JOIN clinic c ON c.id = sc.clinic_id JOIN schedule_rule r ON r.schedule_id = sc.id
-                        WHERE sc.doctor_id = d.id AND r.modality = m
-                          AND (sc.valid_until IS NULL OR sc.valid_until >= (now() AT TIME ZONE c.time_zone)::date))
-             OR EXISTS (SELECT 1 FROM schedule sc JOIN clinic c ON c.id = sc.clinic_id JOIN schedule_exception x ON x.schedule_id = sc.id
-                        WHERE sc.doctor_id = d.id AND x.modality = m AND x.date >= (now() AT TIME ZONE c.time_zone)::date)
-             OR EXISTS (SELECT 1 FROM slot s WHERE s.doctor_id = d.id AND s.status = 'open' AND s.modality = m AND s.start_time > now())
-          ORDER BY m)::text[] AS modalities
+        SELECT d.id::text AS "doctorId", array_remove(ARRAY[${Prisma.join(each)}], NULL)::text[] AS modalities
         FROM unnest(${doctorIds}::uuid[]) AS d(id)`;
       return new Map(rows.map((r) => [r.doctorId, r.modalities]));
     },

@@ -1,6 +1,6 @@
 import { Prisma } from '../generated/prisma/client';
 import { withinSql, type Near } from '../geo';
-import type { Modality } from '../modality';
+import { MODALITY_SQL, type Modality } from '../modality';
 import { SLOT_COLUMNS } from './columns';
 
 // The SQL of SearchSlots and FindNextAvailable. Each query first picks the
@@ -85,13 +85,6 @@ export function matchingModality(filters: Pick<SlotFilters, 'near' | 'modality'>
   return filters.near ? 'in_person' : filters.modality;
 }
 
-// Literals rather than parameters: each modality is its own prepared
-// statement, planned knowing the value (how rare video slots are).
-const MODALITY_IS: Record<Modality, Prisma.Sql> = {
-  in_person: Prisma.sql`s.modality = 'in_person'`,
-  video: Prisma.sql`s.modality = 'video'`,
-};
-
 /**
  * The first `limit` open slots `s` starting in [from, to), after the keyset
  * position, that meet `conditions`, in (start_time, id) order: an index range
@@ -107,7 +100,7 @@ function firstSlots(
 ): Prisma.Sql {
   const all = [Prisma.sql`s.status = 'open'`, Prisma.sql`s.start_time >= ${search.from}`, Prisma.sql`s.start_time < ${search.to}`, ...conditions];
   const modality = matchingModality(search);
-  if (modality) all.push(MODALITY_IS[modality]);
+  if (modality) all.push(Prisma.sql`s.modality = ${MODALITY_SQL[modality]}`);
   if (options.after) all.push(Prisma.sql`(s.start_time, s.id) > (${options.after.startTime}, ${options.after.id}::uuid)`);
   const window = search.localWindow;
   const zone = window?.timeZone ? Prisma.sql`${window.timeZone}::text` : (options.clinicZone ?? Prisma.sql`z.time_zone`);
