@@ -81,7 +81,7 @@ const where = (conditions: Prisma.Sql[]) => Prisma.join(conditions, ' AND ');
  * places, and a video slot has none, so `near` means in person (the handler
  * refuses video with near).
  */
-export function matchingModality(filters: Pick<SlotFilters, 'near' | 'modality'>): Modality | undefined {
+function matchingModality(filters: Pick<SlotFilters, 'near' | 'modality'>): Modality | undefined {
   return filters.near ? 'in_person' : filters.modality;
 }
 
