@@ -37,6 +37,6 @@ ALTER TABLE "schedule_exception" ADD CONSTRAINT "schedule_exception_modality_che
 -- doctor that has no video slot: measured on search-plans.test.ts's data,
 -- FindNextAvailable(VIDEO) read 70,400 slot index entries for 20 results at
 -- 60 slots per doctor and 230,400 at 240; with it, 400 at either
--- (docs/search.md, section 2). Partial, so in-person slots never enter it;
+-- (docs/search.md, section 6). Partial, so in-person slots never enter it;
 -- the build scans slot once (no existing row is video).
 CREATE INDEX "slot_open_video_doctor_start_time_idx" ON "slot"("doctor_id", "start_time", "id") WHERE "status" = 'open' AND "modality" = 'video';
