@@ -1,9 +1,19 @@
 import { ConsultationStatus, type GetConsultationResponse } from '@carebook/proto/booking';
+import { Modality, type CatalogClient, type Slot } from '@carebook/proto/catalog';
 import { pollUntil } from '@carebook/testing';
+import { consecutiveSlots, createClinic, createDoctor, hoursFromNow } from '../../catalog/test/harness';
 import type { BookingUnderTest } from './harness';
 
 // Consultation rooms in the integration tests: waiting for the feed and the
 // dispatcher, and reading what was stored.
+
+/** `count` consecutive open VIDEO slots of 20 minutes of a new doctor, `hoursAhead` (rounded up to the hour) from now. */
+export async function createVideoSlots(catalog: CatalogClient, count: number, hoursAhead = 24): Promise<Slot[]> {
+  const clinic = await createClinic(catalog);
+  const doctor = await createDoctor(catalog, clinic.id);
+  const { slots } = await catalog.createSlots({ doctorId: doctor.id, slots: consecutiveSlots(hoursFromNow(hoursAhead), count), modality: Modality.MODALITY_VIDEO });
+  return slots;
+}
 
 /**
  * Runs the sequencer, the recorder and the dispatcher (as their loops would)

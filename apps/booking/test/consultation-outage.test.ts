@@ -2,8 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AppointmentStatus, ConsultationStatus, type Patient } from '@carebook/proto/booking';
 import type { Slot } from '@carebook/proto/catalog';
 import { pollUntil } from '@carebook/testing';
-import { book, createPatient, createSchedule } from './booking-fixtures';
-import { storedConsultation, untilConsultation } from './consultation-fixtures';
+import { book, createPatient } from './booking-fixtures';
+import { createVideoSlots, storedConsultation, untilConsultation } from './consultation-fixtures';
 import { flakyVideoRooms, type FlakyVideoRooms } from './flaky-video-rooms';
 import { startBookingUnderTest, type BookingUnderTest } from './harness';
 
@@ -28,7 +28,7 @@ beforeAll(async () => {
     isVideo: (appointment) => videoSlotIds.has(appointment.slotId),
   });
   patient = await createPatient(sys.client);
-  slots = (await createSchedule(sys.catalog.client, 10)).slots;
+  slots = await createVideoSlots(sys.catalog.client, 10);
   for (const slot of slots) videoSlotIds.add(slot.id);
 });
 afterEach(() => provider.reset());

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppointmentStatus, ConsultationStatus, ListAppointmentsRequest, type Appointment, type Patient } from '@carebook/proto/booking';
 import type { Slot } from '@carebook/proto/catalog';
 import { book, createPatient, createSchedule, expectRefused, newRequestId } from './booking-fixtures';
-import { storedConsultation, untilConsultation } from './consultation-fixtures';
+import { createVideoSlots, storedConsultation, untilConsultation } from './consultation-fixtures';
 import { feedClient } from './feed-client';
 import { startBookingUnderTest, type BookingUnderTest } from './harness';
 
@@ -30,7 +30,7 @@ beforeAll(async () => {
     isVideo: (appointment) => videoSlotIds.has(appointment.slotId),
   });
   patient = await createPatient(sys.client);
-  videoSlots = (await createSchedule(sys.catalog.client, 12)).slots;
+  videoSlots = await createVideoSlots(sys.catalog.client, 12);
   for (const slot of videoSlots) videoSlotIds.add(slot.id);
   inPersonSlots = (await createSchedule(sys.catalog.client, 4, 48)).slots;
 });

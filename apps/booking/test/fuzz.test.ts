@@ -8,8 +8,9 @@
 import { status, type Client } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BookingServiceService as Booking, ConsultationStatus } from '@carebook/proto/booking';
+import { Modality } from '@carebook/proto/catalog';
 import { callRaw, createRawClient, fuzzServices, fuzzSettingsFromEnv, fuzzTarget, type FuzzTarget, type RawReply } from '@carebook/testing';
-import { startCatalogUnderTest } from '../../catalog/test/harness';
+import { consecutiveSlots, hoursFromNow, startCatalogUnderTest } from '../../catalog/test/harness';
 import { createPatient, createSchedule, newRequestId } from './booking-fixtures';
 import { untilConsultation } from './consultation-fixtures';
 import { startBookingUnderTest, type BookingUnderTest } from './harness';
@@ -21,7 +22,7 @@ let raw: Client;
 let fixtures: Awaited<ReturnType<typeof seedBooking>>;
 const videoSlotIds = new Set<string>();
 
-/** A patient, eight open slots of one doctor, five appointments on them (one by video, with its room), and a page token of the patient's appointments. */
+/** A patient, eight open slots of one doctor and a video slot, five appointments on them (one by video, with its room), and a page token of the patient's appointments. */
 async function seedBooking(s: BookingUnderTest) {
   const { doctor, slots } = await createSchedule(s.catalog.client, 8);
   const patient = await createPatient(s.client);
@@ -34,8 +35,10 @@ async function seedBooking(s: BookingUnderTest) {
   const listed = await book(1);
   const toCancel = await book(2);
   const toReschedule = await book(3);
-  videoSlotIds.add(slots[6].id);
-  const video = await book(6);
+  const { slots: [videoSlot] } = await s.catalog.client.createSlots({ doctorId: doctor.id, slots: consecutiveSlots(hoursFromNow(72), 1), modality: Modality.MODALITY_VIDEO });
+  videoSlotIds.add(videoSlot.id);
+  const { appointment: videoAppointment } = await s.client.bookAppointment({ slotId: videoSlot.id, patientId: patient.id, requestId: newRequestId(), reason: '' });
+  const video = { appointment: videoAppointment! };
   await untilConsultation(s, video.appointment.id, ConsultationStatus.CONSULTATION_STATUS_READY);
   const listing = {
     patientId: patient.id,

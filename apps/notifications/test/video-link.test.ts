@@ -2,8 +2,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ConsultationStatus } from '@carebook/proto/booking';
 import type { Slot } from '@carebook/proto/catalog';
 import { createTestDatabase, freePort, pollUntil, startServiceProcess, startSmtpSink, type ServiceProcess, type SmtpSink } from '@carebook/testing';
-import { book, createPatient, createSchedule } from '../../booking/test/booking-fixtures';
-import { untilConsultation } from '../../booking/test/consultation-fixtures';
+import { book, createPatient } from '../../booking/test/booking-fixtures';
+import { createVideoSlots, untilConsultation } from '../../booking/test/consultation-fixtures';
 import { startBookingUnderTest, type BookingUnderTest } from '../../booking/test/harness';
 import { messageIdOf } from '../src/messages/message-id';
 
@@ -23,7 +23,7 @@ let dropNotifyDb: (() => Promise<void>) | undefined;
 beforeAll(async () => {
   const videoSlotIds = new Set<string>();
   sys = await startBookingUnderTest({ isVideo: (appointment) => videoSlotIds.has(appointment.slotId) });
-  [slot] = (await createSchedule(sys.catalog.client, 1)).slots;
+  [slot] = await createVideoSlots(sys.catalog.client, 1);
   videoSlotIds.add(slot.id);
   smtp = await startSmtpSink();
 });
