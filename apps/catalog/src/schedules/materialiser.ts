@@ -123,7 +123,7 @@ export function slotMaterialiser(prisma: CatalogPrisma, options: MaterialiserOpt
     const orphanedClaimed = await tx.$queryRaw<Slot[]>`
       WITH candidate AS (${candidates})
       SELECT ${SLOT_COLUMNS} FROM slot s
-      WHERE s.schedule_id = ${id}::uuid AND s.status = 'booked' AND s.start_time > ${now}::timestamptz
+      WHERE s.schedule_id = ${id}::uuid AND s.status <> 'open' AND s.start_time > ${now}::timestamptz
         AND NOT EXISTS (SELECT 1 FROM candidate c WHERE c.start_time = s.start_time AND c.end_time = s.end_time)
       ORDER BY s.start_time`;
     const through = schedule.validUntil ? minDate(last, schedule.validUntil) : last;
