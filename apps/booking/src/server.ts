@@ -18,6 +18,7 @@ import { appointmentHandlers } from './appointments/handlers';
 import { pendingReconciler, type PendingReconciler } from './appointments/reconciler';
 import { appointmentsRepo } from './appointments/repo';
 import { appointmentsService } from './appointments/service';
+import { holdSettlement } from './appointments/hold-settlement';
 import { appointmentSettlement } from './appointments/settlement';
 import { slotGate } from './appointments/slot-gate';
 import { catalogGateway } from './catalog-gateway';
@@ -130,19 +131,24 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
   });
   const conflicts = conflictsRepo(deps.prisma);
   const settlement = appointmentSettlement(appointmentRows, conflicts, catalog, releases, deps.log);
+  const holds = holdSettlement(appointmentRows, catalog, releases, deps.log);
   const appointments = appointmentsService({
     claimWindowMs: options.reconcileGraceMs - options.clockSkewBoundMs,
     reconcileGraceMs: options.reconcileGraceMs,
     repo: appointmentRows,
     catalog,
     settlement,
+    holds,
     releases,
     gate: slotGate(options.takenSlotMemoryMs),
   });
   const patients = patientsService(patientsRepo(deps.prisma));
   const resolver = conflictResolver({ conflicts, appointments: appointmentRows, catalog, releases, log: deps.log });
   const catalogHealth = { probe: catalog.probe, get down() { return reachability.down; } };
-  const reconciler = pendingReconciler(appointmentRows, settlement, resolver, catalogHealth, deps.log, { graceMs: options.reconcileGraceMs });
+  const reconciler = pendingReconciler(appointmentRows, settlement, holds, resolver, catalogHealth, deps.log, {
+    graceMs: options.reconcileGraceMs,
+    skewBoundMs: options.clockSkewBoundMs,
+  });
   const tokens = pageTokens(options.pageTokenKeys);
   const eventRows = appointmentEventsRepo(deps.prisma);
   const signal = feedSignal(deps.databaseUrl, deps.log);

@@ -19,7 +19,7 @@ let sys: BookingUnderTest;
 let raw: Client;
 let fixtures: Awaited<ReturnType<typeof seedBooking>>;
 
-/** A patient, eight open slots of one doctor, four appointments on them, and a page token of the patient's appointments. */
+/** A patient, eight open slots of one doctor, four appointments and two holds on them, and a page token of the patient's appointments. */
 async function seedBooking(s: BookingUnderTest) {
   const { doctor, slots } = await createSchedule(s.catalog.client, 8);
   const patient = await createPatient(s.client);
@@ -32,6 +32,11 @@ async function seedBooking(s: BookingUnderTest) {
   const listed = await book(1);
   const toCancel = await book(2);
   const toReschedule = await book(3);
+  // Held for the longest hold there is, so the holds outlast the run: one
+  // whose HoldAppointment is retried, one to confirm (and confirm again).
+  const holdRequest = { slotId: slots[5].id, patientId: patient.id, requestId: newRequestId(), reason: 'check-up', holdDuration: { seconds: 900, nanos: 0 } };
+  await s.client.holdAppointment(holdRequest);
+  const { appointment: toConfirm } = await s.client.holdAppointment({ ...holdRequest, slotId: slots[6].id, requestId: newRequestId() });
   const listing = {
     patientId: patient.id,
     doctorId: doctor.id,
@@ -41,7 +46,18 @@ async function seedBooking(s: BookingUnderTest) {
     pageToken: '',
   };
   const { nextPageToken } = await s.client.listAppointments(listing);
-  return { patient, slots, booked, listed, toCancel, toReschedule, rescheduleRequestId: newRequestId(), listing: { ...listing, pageToken: nextPageToken } };
+  return {
+    patient,
+    slots,
+    booked,
+    listed,
+    toCancel,
+    toReschedule,
+    holdRequest,
+    toConfirm: toConfirm!,
+    rescheduleRequestId: newRequestId(),
+    listing: { ...listing, pageToken: nextPageToken },
+  };
 }
 
 /** Every BookingService RPC with a valid request from the fixtures; the writing ones are idempotent, so they stay valid. */
@@ -54,6 +70,8 @@ function bookingTargets(): FuzzTarget[] {
     fuzzTarget(Booking.getAppointment, () => ({ id: f.listed.appointment.id })),
     fuzzTarget(Booking.listAppointments, () => f.listing),
     fuzzTarget(Booking.cancelAppointment, () => ({ id: f.toCancel.appointment.id, reason: 'feeling better' })),
+    fuzzTarget(Booking.holdAppointment, () => f.holdRequest),
+    fuzzTarget(Booking.confirmAppointment, () => ({ id: f.toConfirm.id })),
     fuzzTarget(Booking.rescheduleAppointment, () => ({
       id: f.toReschedule.appointment.id,
       newSlotId: f.slots[4].id,
@@ -63,12 +81,12 @@ function bookingTargets(): FuzzTarget[] {
 }
 
 /**
- * Refusals that write by design: a booking (or rescheduling) refused with
- * SLOT_UNAVAILABLE keeps a FAILED appointment, so a retry of its request_id
- * gets the same answer (booking.proto, BookAppointment).
+ * Refusals that write by design: a booking, hold or rescheduling refused
+ * with SLOT_UNAVAILABLE keeps a FAILED appointment, so a retry of its
+ * request_id gets the same answer (booking.proto, BookAppointment).
  */
 function writesOnRefusal(rpc: string, reply: RawReply): string[] {
-  const booksASlot = rpc === 'BookAppointment' || rpc === 'RescheduleAppointment';
+  const booksASlot = rpc === 'BookAppointment' || rpc === 'HoldAppointment' || rpc === 'RescheduleAppointment';
   return booksASlot && reply.code === status.FAILED_PRECONDITION && reply.reason === 'SLOT_UNAVAILABLE' ? ['booking.appointment'] : [];
 }
 

@@ -10,13 +10,16 @@ import type { AppointmentsService } from './service';
 
 type AppointmentHandlers = Pick<
   Handlers<BookingServiceService>,
-  'bookAppointment' | 'getAppointment' | 'listAppointments' | 'cancelAppointment' | 'rescheduleAppointment'
+  'bookAppointment' | 'getAppointment' | 'listAppointments' | 'cancelAppointment' | 'rescheduleAppointment' | 'holdAppointment' | 'confirmAppointment'
 >;
 
 const MAX_REASON_LENGTH = 500;
 const MAX_REQUEST_ID_LENGTH = 128;
 // Reasons are free text from a patient: line breaks and tabs are kept.
 const FREE_TEXT = { multiline: true };
+const MINUTE_MS = 60_000;
+const DEFAULT_HOLD_MS = 10 * MINUTE_MS;
+const HOLD_RANGE = { maxMs: 15 * MINUTE_MS, describe: 'more than 0 and at most 15 minutes' };
 
 const cancellerMessage: Record<NonNullable<Appointment['cancelledBy']>, Canceller> = {
   patient: Canceller.CANCELLER_PATIENT,
@@ -29,6 +32,8 @@ const statusMessage: Record<Appointment['status'], AppointmentStatus> = {
   booked: AppointmentStatus.APPOINTMENT_STATUS_BOOKED,
   cancelled: AppointmentStatus.APPOINTMENT_STATUS_CANCELLED,
   failed: AppointmentStatus.APPOINTMENT_STATUS_FAILED,
+  held: AppointmentStatus.APPOINTMENT_STATUS_HELD,
+  expired: AppointmentStatus.APPOINTMENT_STATUS_EXPIRED,
 };
 
 /** Appointment as the API shows it. */
@@ -48,6 +53,7 @@ export function toAppointmentMessage(a: Appointment): AppointmentMessage {
     cancelReason: a.cancelReason ?? '',
     replacesAppointmentId: a.replacesAppointmentId ?? '',
     cancelledBy: a.cancelledBy ? cancellerMessage[a.cancelledBy] : Canceller.CANCELLER_UNSPECIFIED,
+    holdExpireTime: a.holdExpireTime ?? undefined,
   };
 }
 
@@ -104,6 +110,25 @@ export function appointmentHandlers(appointments: AppointmentsService, tokens: P
       const by = cancellerOf(v, request.cancelledBy);
       v.done();
       return { appointment: toAppointmentMessage(await appointments.cancel(id, { reason, by }, ctx)) };
+    },
+
+    async holdAppointment(request, ctx) {
+      const v = new RequestValidator();
+      const slotId = v.uuid('slot_id', request.slotId);
+      const patientId = v.uuid('patient_id', request.patientId);
+      const requestId = v.requiredText('request_id', request.requestId, MAX_REQUEST_ID_LENGTH);
+      const reason = v.optionalText('reason', request.reason, MAX_REASON_LENGTH, FREE_TEXT);
+      const holdMs = v.optionalDurationMs('hold_duration', request.holdDuration, HOLD_RANGE) ?? DEFAULT_HOLD_MS;
+      v.done();
+      const appointment = await appointments.hold({ slotId, patientId, requestId, reason, holdMs }, ctx);
+      return { appointment: toAppointmentMessage(appointment) };
+    },
+
+    async confirmAppointment(request, ctx) {
+      const v = new RequestValidator();
+      const id = v.uuid('id', request.id);
+      v.done();
+      return { appointment: toAppointmentMessage(await appointments.confirm(id, ctx)) };
     },
 
     async rescheduleAppointment(request, ctx) {

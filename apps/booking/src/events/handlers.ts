@@ -15,7 +15,7 @@ type EventHandlers = Pick<Handlers<BookingServiceService>, 'listAppointmentEvent
 const MAX_PAGE_SIZE = 1000;
 const DEFAULT_PAGE_SIZE = 100;
 
-const TIME_FIELDS = new Set<keyof Appointment>(['startTime', 'endTime', 'createTime', 'updateTime']);
+const TIME_FIELDS = new Set<keyof Appointment>(['startTime', 'endTime', 'createTime', 'updateTime', 'holdExpireTime']);
 
 /** An appointment from its to_jsonb() snapshot: columns back to fields, timestamps back to Dates. */
 export function appointmentFromSnapshot(snapshot: Record<string, unknown>): Appointment {
