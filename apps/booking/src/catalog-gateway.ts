@@ -1,6 +1,7 @@
 import { Metadata, status as Code } from '@grpc/grpc-js';
 import { CatalogServiceService, SlotStatus, type CatalogClient, type Slot as SlotMessage } from '@carebook/proto/catalog';
 import { DeadlineExceededError, isServiceError, readStatusDetails, tracedClientCall, UnavailableError, type OutageLog } from '@carebook/server';
+import { slotModality, type Modality } from './appointments/modality';
 
 /** A catalog slot as booking needs it. */
 export interface CatalogSlot {
@@ -9,6 +10,7 @@ export interface CatalogSlot {
   clinicId: string;
   startTime: Date;
   endTime: Date;
+  modality: Modality;
   open: boolean;
   claimId: string | undefined;
   /** Set while the slot is held: when the hold lapses, by catalog's database clock (catalog shows a lapsed hold as open). */
@@ -39,6 +41,7 @@ function toCatalogSlot(slot: SlotMessage | undefined): CatalogSlot {
     clinicId: slot.clinicId,
     startTime: slot.startTime,
     endTime: slot.endTime,
+    modality: slotModality(slot.modality),
     open: slot.status === SlotStatus.SLOT_STATUS_OPEN,
     claimId: slot.claimId || undefined,
     holdExpireTime: slot.status === SlotStatus.SLOT_STATUS_HELD ? slot.holdExpireTime : undefined,

@@ -5,6 +5,7 @@ import {
   type BookingServiceService,
 } from '@carebook/proto/booking';
 import { isTimeIdKey, RequestValidator, type Handlers, type PageTokens } from '@carebook/server';
+import { toModalityMessage } from './modality';
 import type { Appointment } from './repo';
 import type { AppointmentsService } from './service';
 
@@ -46,6 +47,7 @@ export function toAppointmentMessage(a: Appointment): AppointmentMessage {
     clinicId: a.clinicId,
     startTime: a.startTime,
     endTime: a.endTime,
+    modality: toModalityMessage(a.modality),
     status: statusMessage[a.status],
     reason: a.reason,
     createTime: a.createTime,

@@ -10,7 +10,17 @@ export type { Appointment };
 /** An appointment as booking first records it: the intent (PENDING), or at once FAILED for a slot already taken. */
 export type NewAppointment = Pick<
   Appointment,
-  'patientId' | 'requestId' | 'slotId' | 'doctorId' | 'clinicId' | 'startTime' | 'endTime' | 'reason' | 'replacesAppointmentId' | 'holdDurationMs'
+  | 'patientId'
+  | 'requestId'
+  | 'slotId'
+  | 'doctorId'
+  | 'clinicId'
+  | 'startTime'
+  | 'endTime'
+  | 'modality'
+  | 'reason'
+  | 'replacesAppointmentId'
+  | 'holdDurationMs'
 > & { status: 'pending' | 'failed' };
 
 export interface AppointmentFilter {
@@ -74,7 +84,7 @@ export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool, options: {
      */
     async create(a: NewAppointment): Promise<Appointment> {
       const statement = a.status === 'failed' ? INSERT_FAILED : INSERT_PENDING;
-      const values = [a.patientId, a.requestId, a.slotId, a.doctorId, a.clinicId, a.startTime, a.endTime, a.reason, a.replacesAppointmentId, a.holdDurationMs];
+      const values = [a.patientId, a.requestId, a.slotId, a.doctorId, a.clinicId, a.startTime, a.endTime, a.reason, a.replacesAppointmentId, a.holdDurationMs, a.modality];
       const rows = await queryPrepared<Appointment>(sql, statement, values);
       return rows[0];
     },

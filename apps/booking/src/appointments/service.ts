@@ -49,7 +49,14 @@ type Intent = { patientId: string; requestId: string; slotId: string; reason: st
 
 const appointmentKey = (a: Appointment): TimeIdKey => [a.startTime.toISOString(), a.id];
 
-const slotOf = (a: Appointment): TakenSlot => ({ id: a.slotId, doctorId: a.doctorId, clinicId: a.clinicId, startTime: a.startTime, endTime: a.endTime });
+const slotOf = (a: Appointment): TakenSlot => ({
+  id: a.slotId,
+  doctorId: a.doctorId,
+  clinicId: a.clinicId,
+  startTime: a.startTime,
+  endTime: a.endTime,
+  modality: a.modality,
+});
 
 /**
  * The booking protocol. Intent first (a PENDING appointment, durable before
@@ -145,6 +152,7 @@ export function appointmentsService({ claimWindowMs, reconcileGraceMs, repo, cat
           clinicId: slot.clinicId,
           startTime: slot.startTime,
           endTime: slot.endTime,
+          modality: slot.modality,
           status: slot.open ? 'pending' : 'failed',
         });
       } catch (err) {

@@ -13,6 +13,7 @@ export const APPOINTMENT_FIELDS: ColumnsOf<Appointment> = {
   clinicId: 'clinic_id',
   startTime: 'start_time',
   endTime: 'end_time',
+  modality: 'modality',
   status: 'status',
   reason: 'reason',
   cancelReason: 'cancel_reason',
@@ -32,14 +33,14 @@ export const APPOINTMENT_COLUMNS = selectList(APPOINTMENT_FIELDS);
 const RELAXED_COMMIT = `(SELECT set_config('synchronous_commit', 'off', true)) AS relaxed_commit`;
 
 const insertAppointment = (status: 'pending' | 'failed', from: string) => `
-  INSERT INTO appointment (patient_id, request_id, slot_id, doctor_id, clinic_id, start_time, end_time, status, reason, replaces_appointment_id, hold_duration_ms)
-  SELECT $1::uuid, $2, $3::uuid, $4::uuid, $5::uuid, $6::timestamptz, $7::timestamptz, '${status}', $8, $9::uuid, $10::integer ${from}
+  INSERT INTO appointment (patient_id, request_id, slot_id, doctor_id, clinic_id, start_time, end_time, modality, status, reason, replaces_appointment_id, hold_duration_ms)
+  SELECT $1::uuid, $2, $3::uuid, $4::uuid, $5::uuid, $6::timestamptz, $7::timestamptz, $11::modality, '${status}', $8, $9::uuid, $10::integer ${from}
   RETURNING ${APPOINTMENT_COLUMNS}`;
 
 /**
  * A PENDING appointment, committed durably. Values: patient, request id,
  * slot, doctor, clinic, start, end, reason, replaced appointment, hold
- * duration in milliseconds (null for a booking).
+ * duration in milliseconds (null for a booking), modality.
  */
 export const INSERT_PENDING: PreparedStatement = { name: 'appointment_insert_pending', text: insertAppointment('pending', '') };
 
