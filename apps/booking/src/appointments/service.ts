@@ -193,8 +193,9 @@ export function appointmentsService({ claimWindowMs, reconcileGraceMs, repo, cat
     return get(appointment.id);
   }
 
-  function assertUpcoming(appointment: Appointment, wanted: readonly Appointment['status'][] = ['booked']): void {
-    if (!wanted.includes(appointment.status)) {
+  /** Asserts the appointment is in one of the `wanted` states (else APPOINTMENT_NOT_BOOKED) and has not started. */
+  function assertUpcoming<S extends Appointment['status']>(appointment: Appointment, wanted: readonly S[]): asserts appointment is Appointment & { status: S } {
+    if (!(wanted as readonly Appointment['status'][]).includes(appointment.status)) {
       throw new FailedPreconditionError(`appointment ${appointment.id} is ${appointment.status}, not booked`, 'APPOINTMENT_NOT_BOOKED', {
         appointment_id: appointment.id,
         status: appointment.status,
@@ -215,7 +216,7 @@ export function appointmentsService({ claimWindowMs, reconcileGraceMs, repo, cat
     if (appointment.status === 'pending') appointment = await settlePending(appointment, caller);
     if (appointment.status === 'cancelled') return appointment;
     assertUpcoming(appointment, ['booked', 'held']);
-    const cancelled = await repo.cancel(appointment as Appointment & { status: 'booked' | 'held' }, cancellation);
+    const cancelled = await repo.cancel(appointment, cancellation);
     if (!cancelled) return cancel(id, cancellation, caller); // changed under us: answer by its new state
     await releases.deliverNow(cancelled.slotId, cancelled.id, caller);
     gate.forget(cancelled.slotId);
@@ -263,7 +264,7 @@ export function appointmentsService({ claimWindowMs, reconcileGraceMs, repo, cat
       const intent = { slotId: request.newSlotId, reason: current.reason, replacesAppointmentId: current.id, holdDurationMs: null };
       const existing = await repo.findByRequest(current.patientId, request.requestId);
       if (existing) return resume(existing, intent, caller);
-      assertUpcoming(current);
+      assertUpcoming(current, ['booked']);
       if (request.newSlotId === current.slotId) {
         throw new InvalidArgumentError([{ field: 'new_slot_id', description: "is the appointment's current slot" }]);
       }
