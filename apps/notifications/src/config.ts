@@ -1,4 +1,7 @@
 import {
+  certificateFile,
+  clientTlsCheck,
+  clientTlsOf,
   databaseUrl,
   integer,
   loadConfig,
@@ -7,16 +10,17 @@ import {
   MIN_PAGE_TOKEN_KEY_LENGTH,
   oneOf,
   optionalText,
+  privateKeyFile,
   secretList,
+  serverTlsCheck,
+  serverTlsOf,
   text,
   tracingConfigSpec,
+  type ClientTls,
   type ConfigCheck,
+  type ServerTls,
 } from '@carebook/server';
 import { reminderOffsets } from './reminder-offsets';
-
-// TLS of the server and of the clients to booking and catalog is not
-// configurable yet: notifications speaks plaintext, as the other services do
-// when their TLS variables are unset.
 
 export const SMS_ADAPTERS = ['webhook', 'log'] as const;
 
@@ -46,6 +50,19 @@ const notificationsConfigSpec = {
   NOTIFY_POLL_INTERVAL_MS: integer('how often idle delivery workers look for messages that became due: the most a message waits past its time', 1_000, 50, 60_000),
   NOTIFY_WORKER_STALE_MS: integer("a delivery worker silent this long is taken for dead and its messages are sent by others", 15_000, 1_000, 3_600_000),
   NOTIFY_FEED_MAX_BACKOFF_MS: integer("longest wait before reconnecting to booking's event feed", 10_000, 100, 600_000),
+  NOTIFICATIONS_TLS_CERT_FILE: certificateFile("PEM certificate chain of notifications' server; with NOTIFICATIONS_TLS_KEY_FILE turns on TLS; unset: plaintext"),
+  NOTIFICATIONS_TLS_KEY_FILE: privateKeyFile('PEM private key of NOTIFICATIONS_TLS_CERT_FILE'),
+  NOTIFICATIONS_TLS_CA_FILE: certificateFile('PEM CA certificates of clients: set, every client must present a certificate they signed (mutual TLS)'),
+  BOOKING_CLIENT_TLS_CA_FILE: certificateFile("PEM CA certificates that verify booking's server certificate; set, notifications calls booking over TLS; unset: plaintext"),
+  BOOKING_CLIENT_TLS_CERT_FILE: certificateFile(
+    "PEM certificate chain notifications presents to booking (mutual TLS); its URI SAN is notifications' identity, which booking's BOOKING_INTERNAL_CALLERS must list for the event feed",
+  ),
+  BOOKING_CLIENT_TLS_KEY_FILE: privateKeyFile('PEM private key of BOOKING_CLIENT_TLS_CERT_FILE'),
+  BOOKING_CLIENT_TLS_SERVER_NAME: optionalText("name booking's certificate must carry, when BOOKING_ADDRESS's host is not it (an IP, several addresses)"),
+  CATALOG_CLIENT_TLS_CA_FILE: certificateFile("PEM CA certificates that verify catalog's server certificate; set, notifications calls catalog over TLS; unset: plaintext"),
+  CATALOG_CLIENT_TLS_CERT_FILE: certificateFile('PEM certificate chain notifications presents to catalog (mutual TLS)'),
+  CATALOG_CLIENT_TLS_KEY_FILE: privateKeyFile('PEM private key of CATALOG_CLIENT_TLS_CERT_FILE'),
+  CATALOG_CLIENT_TLS_SERVER_NAME: optionalText("name catalog's certificate must carry, when CATALOG_ADDRESS's host is not it (an IP, several addresses)"),
   LOG_LEVEL: logLevel,
   ...tracingConfigSpec,
 };
@@ -71,9 +88,27 @@ const webhookCheck: ConfigCheck<NotificationsSpecConfig> = (config) => {
   return problems;
 };
 
+const checks: ConfigCheck<NotificationsSpecConfig>[] = [
+  smtpUrlCheck,
+  webhookCheck,
+  // ListNotifications is open to every caller the transport admits: no caller lists.
+  serverTlsCheck({ cert: 'NOTIFICATIONS_TLS_CERT_FILE', key: 'NOTIFICATIONS_TLS_KEY_FILE', ca: 'NOTIFICATIONS_TLS_CA_FILE', callerLists: [] }),
+  clientTlsCheck({ ca: 'BOOKING_CLIENT_TLS_CA_FILE', cert: 'BOOKING_CLIENT_TLS_CERT_FILE', key: 'BOOKING_CLIENT_TLS_KEY_FILE', serverName: 'BOOKING_CLIENT_TLS_SERVER_NAME' }),
+  clientTlsCheck({ ca: 'CATALOG_CLIENT_TLS_CA_FILE', cert: 'CATALOG_CLIENT_TLS_CERT_FILE', key: 'CATALOG_CLIENT_TLS_KEY_FILE', serverName: 'CATALOG_CLIENT_TLS_SERVER_NAME' }),
+];
+
 export type NotificationsConfig = ReturnType<typeof loadNotificationsConfig>;
 
 /** The notifications service's configuration; throws ConfigError naming every bad variable. */
 export function loadNotificationsConfig(env: NodeJS.ProcessEnv = process.env) {
-  return loadConfig(notificationsConfigSpec, env, [smtpUrlCheck, webhookCheck]);
+  return loadConfig(notificationsConfigSpec, env, checks);
+}
+
+/** TLS of notifications' own server, and of its clients to booking and catalog, from its configuration. */
+export function notificationsTransport(config: NotificationsConfig): { tls?: ServerTls; bookingTls?: ClientTls; catalogTls?: ClientTls } {
+  return {
+    tls: serverTlsOf(config.NOTIFICATIONS_TLS_CERT_FILE, config.NOTIFICATIONS_TLS_KEY_FILE, config.NOTIFICATIONS_TLS_CA_FILE),
+    bookingTls: clientTlsOf(config.BOOKING_CLIENT_TLS_CA_FILE, config.BOOKING_CLIENT_TLS_CERT_FILE, config.BOOKING_CLIENT_TLS_KEY_FILE, config.BOOKING_CLIENT_TLS_SERVER_NAME),
+    catalogTls: clientTlsOf(config.CATALOG_CLIENT_TLS_CA_FILE, config.CATALOG_CLIENT_TLS_CERT_FILE, config.CATALOG_CLIENT_TLS_KEY_FILE, config.CATALOG_CLIENT_TLS_SERVER_NAME),
+  };
 }

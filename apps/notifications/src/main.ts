@@ -4,6 +4,7 @@ import { createBookingClient } from '@carebook/proto/booking';
 import { createCatalogClient } from '@carebook/proto/catalog';
 import { withBearerToken } from '@carebook/proto/client';
 import {
+  channelCredentials,
   clientChannelOptions,
   configOrExit,
   createLogger,
@@ -13,8 +14,9 @@ import {
   migrateDatabase,
   startTracing,
   tracingOptions,
+  type ClientTls,
 } from '@carebook/server';
-import { loadNotificationsConfig } from './config';
+import { loadNotificationsConfig, notificationsTransport } from './config';
 import { createNotificationsDatabase } from './db';
 import { channelSenders } from './delivery/channel-senders';
 import { startNotificationsService } from './server';
@@ -24,6 +26,7 @@ const migrationsDir = fileURLToPath(new URL('../../../prisma/notifications/migra
 async function main(): Promise<void> {
   const config = configOrExit('notifications', () => loadNotificationsConfig());
   const log = createLogger('notifications', config.LOG_LEVEL);
+  // Off unless OTEL_TRACES_EXPORTER names an exporter (docs/operations.md, section 6).
   const tracing = await startTracing(tracingOptions(config, 'notifications', log));
   await migrateDatabase(config.NOTIFICATIONS_DATABASE_URL, migrationsDir, log);
   const { prisma, sql } = createNotificationsDatabase(config.NOTIFICATIONS_DATABASE_URL, config.NOTIFICATIONS_DB_POOL_SIZE);
@@ -32,14 +35,16 @@ async function main(): Promise<void> {
   const metrics = createMetricsRegistry('notifications');
   // One interceptor counts both clients' calls (its counters are registered once).
   const countCalls = grpcClientMetrics(metrics);
-  const clientOptions = (token?: string) => {
-    const base = clientChannelOptions(undefined);
+  const { tls, bookingTls, catalogTls } = notificationsTransport(config);
+  const clientOptions = (clientTls: ClientTls | undefined, token?: string) => {
+    const base = clientChannelOptions(clientTls);
     const withToken = token ? withBearerToken(token, base) : base;
     return { ...withToken, interceptors: [...(withToken.interceptors ?? []), countCalls] };
   };
-  // booking's feed needs its internal credential; the other calls accept it too.
-  const booking = createBookingClient(config.BOOKING_ADDRESS, clientOptions(config.BOOKING_INTERNAL_TOKEN[0]));
-  const catalog = createCatalogClient(config.CATALOG_ADDRESS, clientOptions());
+  // booking's feed needs its internal credential (and, under mutual TLS, an
+  // identity booking lists in BOOKING_INTERNAL_CALLERS); the other calls accept it too.
+  const booking = createBookingClient(config.BOOKING_ADDRESS, clientOptions(bookingTls, config.BOOKING_INTERNAL_TOKEN[0]), channelCredentials(bookingTls));
+  const catalog = createCatalogClient(config.CATALOG_ADDRESS, clientOptions(catalogTls), channelCredentials(catalogTls));
   const senders = channelSenders(config, log);
   const service = await startNotificationsService(
     { prisma, sql, booking, catalog, senders, log, metrics },
@@ -59,6 +64,7 @@ async function main(): Promise<void> {
       feedMaxBackoffMs: config.NOTIFY_FEED_MAX_BACKOFF_MS,
       bookingTimeoutMs: config.BOOKING_RPC_TIMEOUT_MS,
       catalogTimeoutMs: config.CATALOG_RPC_TIMEOUT_MS,
+      tls,
     },
   );
   exitOnSignals(async () => {

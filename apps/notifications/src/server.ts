@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import type { BookingClient } from '@carebook/proto/booking';
 import type { CatalogClient } from '@carebook/proto/catalog';
 import { NotificationServiceService } from '@carebook/proto/notifications';
-import { outageLog, pageTokens, pingDatabase, registration, serveServiceMetrics, startGrpcServer, type Logger } from '@carebook/server';
+import { outageLog, pageTokens, pingDatabase, registration, serveServiceMetrics, startGrpcServer, type Logger, type ServerTls } from '@carebook/server';
 import { NOTIFICATIONS_ACCESS } from './access';
 import type { NotificationsPrisma } from './db';
 import { sendLookups } from './delivery/lookups';
@@ -52,6 +52,8 @@ export interface NotificationsServiceOptions {
   feedMaxBackoffMs: number;
   bookingTimeoutMs: number;
   catalogTimeoutMs: number;
+  /** TLS of the server (NOTIFICATIONS_TLS_CERT_FILE, _KEY_FILE), mutual with a CA (NOTIFICATIONS_TLS_CA_FILE); plaintext without. */
+  tls?: ServerTls;
 }
 
 export interface RunningNotifications {
@@ -77,6 +79,7 @@ export async function startNotificationsService(deps: NotificationsDeps, options
       shutdownGraceMs: options.shutdownGraceMs,
       maxRequestBytes: options.maxRequestBytes,
       metrics: deps.metrics,
+      tls: options.tls,
     },
     options.host,
     options.port,

@@ -34,6 +34,8 @@ export interface NotifyCluster {
   catalog: CatalogClient;
   booking: BookingClient;
   bookingPort: number;
+  /** Direct SQL on the booking database. */
+  bookingSql: pg.Pool;
   /** A client of notifications replica 0. */
   notifications: NotificationsClient;
   smtp: SmtpSink;
@@ -46,6 +48,8 @@ export interface NotifyCluster {
   notifyEnv(port: number): Record<string, string>;
   /** Starts one more notifications replica (or replica `i` again, on its port). */
   startReplica(i?: number, env?: Record<string, string>): Promise<ServiceProcess>;
+  /** Stops booking (SIGTERM) and starts it again on its port: its start-up deletes the events past retention. */
+  restartBooking(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -56,13 +60,14 @@ export async function startNotifyCluster(options: { replicas?: number; env?: Rec
   const smsSecret = randomBytes(24).toString('base64url');
   const [smtp, sms] = await Promise.all([startSmtpSink(), startSmsGateway({ secret: smsSecret })]);
   const catalogProcess = await startServiceProcess('catalog', catalogPort, { CATALOG_PORT: String(catalogPort), CATALOG_DATABASE_URL: catalogDb.url, CATALOG_DB_POOL_SIZE: '8' });
-  const bookingProcess = await startServiceProcess('booking', bookingPort, {
+  const bookingEnv = {
     BOOKING_PORT: String(bookingPort),
     BOOKING_DATABASE_URL: bookingDb.url,
     BOOKING_DB_POOL_SIZE: '10',
     CATALOG_ADDRESS: `127.0.0.1:${catalogPort}`,
     BOOKING_EVENT_POLL_MS: '200',
-  });
+  };
+  let bookingProcess = await startServiceProcess('booking', bookingPort, bookingEnv);
   const ports: number[] = [];
   const notifyEnv = (port: number) => ({
     NOTIFICATIONS_PORT: String(port),
@@ -82,6 +87,7 @@ export async function startNotifyCluster(options: { replicas?: number; env?: Rec
     catalog: createCatalogClient(`127.0.0.1:${catalogPort}`),
     booking: createBookingClient(`127.0.0.1:${bookingPort}`),
     bookingPort,
+    bookingSql: inspectionPool(bookingDb.url, 2),
     notifications: undefined as unknown as NotificationsClient,
     smtp,
     sms,
@@ -95,12 +101,16 @@ export async function startNotifyCluster(options: { replicas?: number; env?: Rec
       cluster.replicas[i] = replica;
       return replica;
     },
+    async restartBooking() {
+      await bookingProcess.stop('SIGTERM');
+      bookingProcess = await startServiceProcess('booking', bookingPort, bookingEnv);
+    },
     async close() {
       cluster.notifications?.close();
       cluster.catalog.close();
       cluster.booking.close();
       await Promise.all([...cluster.replicas, bookingProcess, catalogProcess].map((p) => p.stop('SIGKILL')));
-      await cluster.sql.end();
+      await Promise.all([cluster.sql.end(), cluster.bookingSql.end()]);
       await Promise.all([smtp.stop(), sms.stop()]);
       await Promise.all([catalogDb.drop(), bookingDb.drop(), notifyDb.drop()]);
     },

@@ -26,7 +26,7 @@ export interface SmtpSink {
   byMessageId(messageId: string): SinkMessage[];
   /** Accepted messages whose Message-ID an earlier accepted message already had. */
   duplicates(): number;
-  /** Answers the next `count` messages, at the end of DATA, with `code` (451, 550 …) instead of accepting them. */
+  /** Answers the next `count` messages, at the end of DATA, with `code` (451, 550 …) and a text quoting their recipients, instead of accepting them. */
   refuseNext(count: number, code: number): void;
   /** Stops listening and closes open connections, with 421 as a shutting-down server does. */
   stop(): Promise<void>;
@@ -67,7 +67,9 @@ export async function startSmtpSink(options: { port?: number } = {}): Promise<Sm
       onData(stream, session, callback) {
         readAll(stream).then((raw) => {
           const code = refusals.shift();
-          if (code !== undefined) return callback(Object.assign(new Error(`refused by the test sink`), { responseCode: code }));
+          // Quoting the recipients, as real servers' refusals often do: the sender must not store or log this text.
+          const recipients = session.envelope.rcptTo.map((r) => `<${r.address}>`).join(' ');
+          if (code !== undefined) return callback(Object.assign(new Error(`${recipients}: refused by the test sink`), { responseCode: code }));
           const headers = parseHeaders(raw);
           const envelope = {
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',

@@ -4,6 +4,7 @@ import { Logger as GraphileLogger, makeWorkerUtils, run, type LogFunctionFactory
 import { isUuid, runPeriodically, type Logger } from '@carebook/server';
 import { SEND_TASK } from '../notifications/statements';
 import type { SendResult } from './send-notification';
+import { inSendSpan } from './send-span';
 import { workerRecovery } from './worker-recovery';
 
 // The delivery workers: graphile-worker running the send job, `concurrency`
@@ -57,7 +58,7 @@ export async function startDeliveryWorker(pool: pg.Pool, deliver: (notificationI
         const id = (payload as { notificationId?: unknown } | null)?.notificationId;
         // Only this service adds these jobs; anything else is dropped, not retried.
         if (typeof id !== 'string' || !isUuid(id)) return workerLog.error({ task: SEND_TASK }, 'send job without a notification id dropped');
-        await deliver(id);
+        await inSendSpan(id, () => deliver(id));
       },
     },
   });

@@ -1,5 +1,5 @@
 import type { Logger } from '@carebook/server';
-import { outageLog } from '@carebook/server';
+import { isServiceError, outageLog, readStatusDetails } from '@carebook/server';
 import type { FeedApplier } from './applier';
 import { CursorExpired, type AppointmentFeed } from './booking-feed';
 
@@ -26,6 +26,9 @@ export interface FeedConsumer {
   /** Ends the current stream and waits for the event being applied. */
   stop(): Promise<void>;
 }
+
+/** The stream was cut because the booking replica is stopping: a reconnect (to another replica) goes on at once, and nothing is wrong. */
+const replicaStopping = (err: unknown) => isServiceError(err) && readStatusDetails(err).errorInfo?.reason === 'SHUTTING_DOWN';
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -80,6 +83,10 @@ export function startFeedConsumer(feed: AppointmentFeed, applier: FeedApplier, l
         if (stopping.signal.aborted) break;
         if (err instanceof CursorExpired && err.oldestPosition !== undefined) {
           await jumpOver(err).catch((e) => log.error({ err: e }, 'could not move the expired feed cursor'));
+          continue;
+        }
+        if (replicaStopping(err)) {
+          log.info('booking replica stopping; following the feed again from the cursor');
           continue;
         }
         if (err instanceof CursorExpired) log.error({ err }, 'feed cursor expired and booking did not say where the feed begins');
