@@ -279,7 +279,7 @@ export async function seedBooking(url: string, shape: DatasetShape, quiet: boole
   try {
     const cols = await columns(main);
     assertFillable(cols, 'patient', ['display_name', 'email', 'phone', 'birth_date']);
-    assertFillable(cols, 'appointment', ['patient_id', 'request_id', 'slot_id', 'doctor_id', 'clinic_id', 'start_time', 'end_time', 'status']);
+    assertFillable(cols, 'appointment', ['patient_id', 'request_id', 'slot_id', 'doctor_id', 'clinic_id', 'start_time', 'end_time', 'modality', 'status']);
     await timed(phases, 'patients', async () => {
       // Every fifth patient gives a phone number only.
       await main.query(
@@ -299,8 +299,8 @@ export async function seedBooking(url: string, shape: DatasetShape, quiet: boole
       let done = 0;
       await runParallel(clients, doctorChunks(shape.doctors, 20), async (client, [from, to]) => {
         const result = await client.query(
-          `INSERT INTO appointment (id, patient_id, request_id, slot_id, doctor_id, clinic_id, start_time, end_time, status, reason)
-           SELECT claim_id, patient_id, request_id, slot_id, doctor_id, clinic_id, start_time, end_time, 'booked', 'check-up'
+          `INSERT INTO appointment (id, patient_id, request_id, slot_id, doctor_id, clinic_id, start_time, end_time, modality, status, reason)
+           SELECT claim_id, patient_id, request_id, slot_id, doctor_id, clinic_id, start_time, end_time, 'in_person', 'booked', 'check-up'
            FROM (${SLOT_ROWS}) rows WHERE booked`,
           slotParams(shape, from, to),
         );

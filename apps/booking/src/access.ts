@@ -19,6 +19,10 @@ export const BOOKING_ACCESS: AccessTable<typeof BookingServiceService> = {
   listAppointments: 'authenticated',
   cancelAppointment: 'authenticated',
   rescheduleAppointment: 'authenticated',
+  // Like cancelling, confirming takes the appointment's id alone: whoever
+  // holds the id may confirm (the front end that made the hold).
+  holdAppointment: 'authenticated',
+  confirmAppointment: 'authenticated',
   listAppointmentEvents: 'internal',
   watchAppointmentEvents: 'internal',
   getConsultation: 'admin',

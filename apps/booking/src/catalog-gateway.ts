@@ -1,6 +1,7 @@
 import { Metadata, status as Code } from '@grpc/grpc-js';
 import { CatalogServiceService, SlotStatus, type CatalogClient, type Slot as SlotMessage } from '@carebook/proto/catalog';
 import { DeadlineExceededError, isServiceError, readStatusDetails, tracedClientCall, UnavailableError, type OutageLog } from '@carebook/server';
+import { slotModality, type Modality } from './appointments/modality';
 
 /** A catalog slot as booking needs it. */
 export interface CatalogSlot {
@@ -9,8 +10,11 @@ export interface CatalogSlot {
   clinicId: string;
   startTime: Date;
   endTime: Date;
+  modality: Modality;
   open: boolean;
   claimId: string | undefined;
+  /** Set while the slot is held: when the hold lapses, by catalog's database clock (catalog shows a lapsed hold as open). */
+  holdExpireTime: Date | undefined;
 }
 
 /** Who a catalog call is made for: its deadline bounds the call, its correlation id is passed on. */
@@ -30,14 +34,17 @@ const RESPONSE_MARGIN_MS = 50;
 
 function toCatalogSlot(slot: SlotMessage | undefined): CatalogSlot {
   if (!slot?.startTime || !slot.endTime) throw new Error('catalog returned a slot without times');
+  if (slot.status === SlotStatus.SLOT_STATUS_HELD && !slot.holdExpireTime) throw new Error('catalog returned a held slot without its expiry');
   return {
     id: slot.id,
     doctorId: slot.doctorId,
     clinicId: slot.clinicId,
     startTime: slot.startTime,
     endTime: slot.endTime,
+    modality: slotModality(slot.modality),
     open: slot.status === SlotStatus.SLOT_STATUS_OPEN,
     claimId: slot.claimId || undefined,
+    holdExpireTime: slot.status === SlotStatus.SLOT_STATUS_HELD ? slot.holdExpireTime : undefined,
   };
 }
 
@@ -144,12 +151,16 @@ export function catalogGateway(client: CatalogClient, { timeoutMs, internalToken
     },
 
     /**
-     * Claims the slot for `claimId` (idempotent); catalog refuses it once its
-     * database clock reaches `claimDeadline`, if given (else the call's own deadline).
+     * Claims the slot for `claimId` (idempotent): booked, or held for
+     * `holdMs` until an instant catalog sets by its database clock. catalog
+     * refuses it once its database clock reaches `claimDeadline`, if given
+     * (else the call's own deadline). Claiming a slot this claim holds turns
+     * the hold into a booking.
      */
-    async claimSlot(slotId: string, claimId: string, claimDeadline: Date | undefined, caller: CallerContext = {}): Promise<ClaimOutcome> {
+    async claimSlot(slotId: string, claimId: string, claimDeadline: Date | undefined, caller: CallerContext = {}, holdMs?: number): Promise<ClaimOutcome> {
+      const holdDuration = holdMs === undefined ? undefined : { seconds: Math.floor(holdMs / 1000), nanos: (holdMs % 1000) * 1_000_000 };
       try {
-        const { slot } = await call('claimSlot', caller, (c) => client.claimSlot({ slotId, claimId, deadline: claimDeadline }, c));
+        const { slot } = await call('claimSlot', caller, (c) => client.claimSlot({ slotId, claimId, deadline: claimDeadline, holdDuration }, c));
         return { claimed: true, slot: toCatalogSlot(slot) };
       } catch (err) {
         const reason = reasonOf(err);

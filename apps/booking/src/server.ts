@@ -18,6 +18,7 @@ import { appointmentHandlers } from './appointments/handlers';
 import { pendingReconciler, type PendingReconciler } from './appointments/reconciler';
 import { appointmentsRepo } from './appointments/repo';
 import { appointmentsService } from './appointments/service';
+import { holdSettlement } from './appointments/hold-settlement';
 import { appointmentSettlement } from './appointments/settlement';
 import { slotGate } from './appointments/slot-gate';
 import { catalogGateway } from './catalog-gateway';
@@ -28,8 +29,6 @@ import { consultationHandlers } from './consultations/handlers';
 import { consultationRecorder } from './consultations/recorder';
 import { consultationsRepo } from './consultations/repo';
 import { consultationsService } from './consultations/service';
-import { isVideo as isVideoByModality } from './consultations/video';
-import type { Appointment } from './appointments/repo';
 import type { VideoRoomProvider } from './consultations/video-room-provider';
 import type { BookingPrisma } from './db';
 import { patientHandlers } from './patients/handlers';
@@ -60,8 +59,6 @@ export interface BookingDeps {
   databaseUrl: string;
   /** What makes consultation rooms for video appointments (the Jitsi adapter unless another is configured). */
   videoRooms: VideoRoomProvider;
-  /** Which appointments are video appointments; default consultations/video.ts (tests choose their own until appointments record their modality). */
-  isVideo?: (appointment: Appointment) => boolean;
 }
 
 export interface BookingServiceOptions {
@@ -150,19 +147,24 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
   });
   const conflicts = conflictsRepo(deps.prisma);
   const settlement = appointmentSettlement(appointmentRows, conflicts, catalog, releases, deps.log);
+  const holds = holdSettlement(appointmentRows, catalog, releases, deps.log);
   const appointments = appointmentsService({
     claimWindowMs: options.reconcileGraceMs - options.clockSkewBoundMs,
     reconcileGraceMs: options.reconcileGraceMs,
     repo: appointmentRows,
     catalog,
     settlement,
+    holds,
     releases,
     gate: slotGate(options.takenSlotMemoryMs),
   });
   const patients = patientsService(patientsRepo(deps.prisma));
   const resolver = conflictResolver({ conflicts, appointments: appointmentRows, catalog, releases, log: deps.log });
   const catalogHealth = { probe: catalog.probe, get down() { return reachability.down; } };
-  const reconciler = pendingReconciler(appointmentRows, settlement, resolver, catalogHealth, deps.log, { graceMs: options.reconcileGraceMs });
+  const reconciler = pendingReconciler(appointmentRows, settlement, holds, resolver, catalogHealth, deps.log, {
+    graceMs: options.reconcileGraceMs,
+    skewBoundMs: options.clockSkewBoundMs,
+  });
   const tokens = pageTokens(options.pageTokenKeys);
   const eventRows = appointmentEventsRepo(deps.prisma);
   const signal = feedSignal(deps.databaseUrl, deps.log);
@@ -171,14 +173,12 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
   const pruneEvents = async () => {
     while ((await eventRows.prune(options.eventRetentionDays, EVENT_BATCH_SIZE * 10)) > 0);
   };
-  const isVideo = deps.isVideo ?? isVideoByModality;
   const roomRows = consultationsRepo(deps.prisma);
-  const consultations = consultationsService({ rooms: roomRows, appointments: appointmentRows, isVideo });
+  const consultations = consultationsService({ rooms: roomRows, appointments: appointmentRows });
   const recorder = consultationRecorder(deps.prisma, deps.log, {
     opensBeforeMs: options.video.opensBeforeMs,
     graceMs: options.video.graceMs,
     batchSize: EVENT_BATCH_SIZE,
-    isVideo,
   });
   const rooms = roomDispatcher(roomRows, deps.videoRooms, deps.log, { maxBackoffMs: options.video.maxBackoffMs, leaseMs: ROOM_LEASE_MS });
 

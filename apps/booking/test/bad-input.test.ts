@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AppointmentStatus,
   BookAppointmentRequest,
+  HoldAppointmentRequest,
   ListAppointmentsRequest,
   RescheduleAppointmentRequest,
   type Appointment,
@@ -151,5 +152,36 @@ describe('RescheduleAppointment', () => {
   it('names every bad field at once', async () => {
     const err = await invalid(() => sys.client.rescheduleAppointment({ id: 'x', newSlotId: 'y', requestId: '' }), 'id');
     expect(err.badRequest?.fieldViolations.map((v) => v.field)).toEqual(['id', 'new_slot_id', 'request_id']);
+  });
+});
+
+describe('HoldAppointment', () => {
+  const valid = () => HoldAppointmentRequest.fromPartial({ slotId: slots[1].id, patientId: patient.id, requestId: newRequestId(), holdDuration: { seconds: 60, nanos: 0 } });
+
+  it.each([
+    ['hold_duration', 'zero', { holdDuration: { seconds: 0, nanos: 0 } }],
+    ['hold_duration', 'negative', { holdDuration: { seconds: -60, nanos: 0 } }],
+    ['hold_duration', 'a millisecond over 15 minutes', { holdDuration: { seconds: 900, nanos: 1_000_000 } }],
+    ['hold_duration', 'a day', { holdDuration: { seconds: 86_400, nanos: 0 } }],
+    ['hold_duration', 'not whole milliseconds', { holdDuration: { seconds: 60, nanos: 1 } }],
+    ['hold_duration.nanos', 'nanos out of range', { holdDuration: { seconds: 60, nanos: 1_000_000_000 } }],
+    ['hold_duration.nanos', 'nanos against the sign of seconds', { holdDuration: { seconds: 60, nanos: -1_000_000 } }],
+    ['slot_id', 'no slot', { slotId: '' }],
+    ['patient_id', 'a bad patient', { patientId: 'patient-1' }],
+    ['request_id', 'no request id', { requestId: ' ' }],
+    ['reason', 'a long reason', { reason: tooLong(501) }],
+  ])('refuses a bad %s (%s), holding nothing', async (field, _what, override) => {
+    await invalid(() => sys.client.holdAppointment({ ...valid(), ...override }), field);
+    expect(await storedSlot(sys.catalog, slots[1].id)).toEqual({ status: 'open', claim_id: null });
+  });
+});
+
+describe('ConfirmAppointment', () => {
+  it.each(['', 'appointment-1', randomUUID().replace(/-/g, '')])('refuses the id %j', async (id) => {
+    await invalid(() => sys.client.confirmAppointment({ id }), 'id');
+  });
+
+  it('answers NOT_FOUND for an unknown appointment, writing nothing', async () => {
+    await expectRefused(sys, () => sys.client.confirmAppointment({ id: randomUUID() }), status.NOT_FOUND, { reason: 'APPOINTMENT_NOT_FOUND' });
   });
 });

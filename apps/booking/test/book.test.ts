@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppointmentStatus, type Patient } from '@carebook/proto/booking';
-import { SlotStatus, type Slot } from '@carebook/proto/catalog';
+import { Modality, SlotStatus, type Slot } from '@carebook/proto/catalog';
 import { isServiceError } from '@carebook/server';
 import { expectGrpcError, pollUntil } from '@carebook/testing';
 import { tableSnapshot } from '../../catalog/test/harness';
@@ -53,6 +53,7 @@ describe('BookAppointment', () => {
       reason: 'check-up',
       cancelReason: '',
       replacesAppointmentId: '',
+      modality: Modality.MODALITY_IN_PERSON,
     });
     expect(appointment!.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(await storedSlot(sys.catalog, slot.id)).toEqual({ status: 'booked', claim_id: appointment!.id });
@@ -63,6 +64,22 @@ describe('BookAppointment', () => {
     expect(fetched).toEqual(appointment);
     const { slot: inCatalog } = await sys.catalog.client.getSlot({ id: slot.id });
     expect(inCatalog).toMatchObject({ status: SlotStatus.SLOT_STATUS_BOOKED, claimId: appointment!.id });
+  });
+
+  it("copies a video slot's modality, into the FAILED record of a refused request too", async () => {
+    const { slots } = await sys.catalog.client.createSlots({
+      doctorId: schedule.doctor.id,
+      slots: [{ startTime: new Date(+schedule.slots.at(-1)!.endTime! + 3_600_000), endTime: new Date(+schedule.slots.at(-1)!.endTime! + 4_800_000) }],
+      modality: Modality.MODALITY_VIDEO,
+    });
+    const booked = await book(sys, alice, slots[0]);
+    expect(booked).toMatchObject({ status: AppointmentStatus.APPOINTMENT_STATUS_BOOKED, modality: Modality.MODALITY_VIDEO });
+    await expectGrpcError(book(sys, bob, slots[0]), status.FAILED_PRECONDITION, { reason: 'SLOT_UNAVAILABLE' });
+    const { rows } = await sys.sql.query('SELECT status::text, modality::text FROM appointment WHERE slot_id = $1 ORDER BY create_time', [slots[0].id]);
+    expect(rows).toEqual([
+      { status: 'booked', modality: 'video' },
+      { status: 'failed', modality: 'video' },
+    ]);
   });
 
   it('refuses a slot already taken with SLOT_UNAVAILABLE, recording a FAILED appointment for the request', async () => {

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { status } from '@grpc/grpc-js';
 import { expect } from 'vitest';
 import { Patient, type Appointment, type BookingClient } from '@carebook/proto/booking';
-import type { CatalogClient, Clinic, Doctor, Slot } from '@carebook/proto/catalog';
+import { Modality, type CatalogClient, type Clinic, type Doctor, type Slot } from '@carebook/proto/catalog';
 import { expectGrpcError, type ExpectedGrpcError } from '@carebook/testing';
 import { consecutiveSlots, createClinic, createDoctor, hoursFromNow, tableSnapshot, type CatalogUnderTest } from '../../catalog/test/harness';
 import type { BookingUnderTest } from './harness';
@@ -114,8 +114,8 @@ export async function insertAppointment(
   fields: { patientId: string; slot: Slot; status?: string; ageMs?: number; requestId?: string; replacesAppointmentId?: string },
 ): Promise<string> {
   const { rows } = await sql.query(
-    `INSERT INTO appointment (patient_id, request_id, slot_id, doctor_id, clinic_id, start_time, end_time, status, replaces_appointment_id, create_time, update_time)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::appointment_status, $9, now() - make_interval(secs => $10::float8 / 1000), now() - make_interval(secs => $10::float8 / 1000))
+    `INSERT INTO appointment (patient_id, request_id, slot_id, doctor_id, clinic_id, start_time, end_time, modality, status, replaces_appointment_id, create_time, update_time)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $11::modality, $8::appointment_status, $9, now() - make_interval(secs => $10::float8 / 1000), now() - make_interval(secs => $10::float8 / 1000))
      RETURNING id::text`,
     [
       fields.patientId,
@@ -128,6 +128,7 @@ export async function insertAppointment(
       fields.status ?? 'pending',
       fields.replacesAppointmentId ?? null,
       fields.ageMs ?? 0,
+      fields.slot.modality === Modality.MODALITY_VIDEO ? 'video' : 'in_person',
     ],
   );
   return rows[0].id;

@@ -3,6 +3,7 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppointmentStatus, ConsultationStatus, ListAppointmentsRequest, type Appointment, type Patient } from '@carebook/proto/booking';
 import type { Slot } from '@carebook/proto/catalog';
+import { expectGrpcError, pollUntil } from '@carebook/testing';
 import { book, createPatient, createSchedule, expectRefused, newRequestId } from './booking-fixtures';
 import { createVideoSlots, storedConsultation, untilConsultation } from './consultation-fixtures';
 import { feedClient } from './feed-client';
@@ -20,18 +21,15 @@ let sys: BookingUnderTest;
 let patient: Patient;
 let videoSlots: Slot[];
 let inPersonSlots: Slot[];
-const videoSlotIds = new Set<string>();
 let usedVideo = 0;
 const freshVideoSlot = () => videoSlots[usedVideo++];
 
 beforeAll(async () => {
   sys = await startBookingUnderTest({
     video: { opensBeforeMs: OPENS_BEFORE_MS, graceMs: GRACE_MS, intervalMs: 3_600_000, maxBackoffMs: 1000 },
-    isVideo: (appointment) => videoSlotIds.has(appointment.slotId),
   });
   patient = await createPatient(sys.client);
-  videoSlots = await createVideoSlots(sys.catalog.client, 12);
-  for (const slot of videoSlots) videoSlotIds.add(slot.id);
+  videoSlots = await createVideoSlots(sys.catalog.client, 16);
   inPersonSlots = (await createSchedule(sys.catalog.client, 4, 48)).slots;
 });
 afterAll(() => sys?.close());
@@ -104,6 +102,37 @@ describe('a video appointment', () => {
     const { appointment: moved } = await sys.client.rescheduleAppointment({ id: first.appointment.id, newSlotId: inPersonSlots[0].id, requestId: newRequestId() });
     await untilConsultation(sys, first.appointment.id, ConsultationStatus.CONSULTATION_STATUS_REVOKED);
     expect(await storedConsultation(sys, moved!.id)).toBeUndefined();
+  });
+});
+
+describe('a hold of a video slot', () => {
+  it('gets a room once confirmed: the confirmation is its booking', async () => {
+    const slot = freshVideoSlot();
+    const { appointment: held } = await sys.client.holdAppointment({ slotId: slot.id, patientId: patient.id, requestId: newRequestId(), reason: '' });
+    expect(held?.status).toBe(AppointmentStatus.APPOINTMENT_STATUS_HELD);
+    await expectGrpcError(sys.client.getConsultation({ appointmentId: held!.id }), status.FAILED_PRECONDITION, { reason: 'APPOINTMENT_NOT_BOOKED' });
+    await sys.client.confirmAppointment({ id: held!.id });
+    const room = await untilConsultation(sys, held!.id, ConsultationStatus.CONSULTATION_STATUS_READY);
+    expect((await sys.client.getAppointment({ id: held!.id })).appointment?.consultation?.joinUrl).toBe(room.patientJoinUrl);
+  });
+
+  it('gets none when the hold lapses: an EXPIRED appointment was never booked', async () => {
+    const slot = freshVideoSlot();
+    const { appointment: held } = await sys.client.holdAppointment({
+      slotId: slot.id,
+      patientId: patient.id,
+      requestId: newRequestId(),
+      reason: '',
+      holdDuration: { seconds: 0, nanos: 200_000_000 },
+    });
+    // The hold lapses by catalog's clock, which is this machine's.
+    await pollUntil('the hold to lapse', async () => (Date.now() > +held!.holdExpireTime! + 100 ? true : undefined));
+    await expectGrpcError(sys.client.confirmAppointment({ id: held!.id }), status.FAILED_PRECONDITION, { reason: 'HOLD_EXPIRED' });
+    expect((await sys.client.getAppointment({ id: held!.id })).appointment?.status).toBe(AppointmentStatus.APPOINTMENT_STATUS_EXPIRED);
+    await sys.service.sequencer.runOnce();
+    await sys.service.consultations.recordFromFeed();
+    expect(await storedConsultation(sys, held!.id)).toBeUndefined();
+    await expectGrpcError(sys.client.getConsultation({ appointmentId: held!.id }), status.FAILED_PRECONDITION, { reason: 'APPOINTMENT_NOT_BOOKED' });
   });
 });
 

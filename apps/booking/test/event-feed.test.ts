@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppointmentEventType, AppointmentStatus, Canceller, type BookingClient, type Patient } from '@carebook/proto/booking';
 import type { Slot } from '@carebook/proto/catalog';
-import { expectGrpcError } from '@carebook/testing';
+import { expectGrpcError, pollUntil } from '@carebook/testing';
 import { book, createPatient, createSchedule, newRequestId, type Schedule } from './booking-fixtures';
 import { feedClient, watchFeed } from './feed-client';
 import { startBookingUnderTest, type BookingUnderTest } from './harness';
@@ -28,7 +28,13 @@ const freshSlot = (): Slot => schedule.slots[used++];
 
 /** Every event the feed has now, read with ListAppointmentEvents from the start. */
 async function allEvents() {
-  await sys.service.sequencer.runOnce();
+  // The sequencer's own loop may hold its lock, and runOnce then leaves the
+  // events to it: wait until every committed event has its position.
+  await pollUntil('every event positioned', async () => {
+    await sys.service.sequencer.runOnce();
+    const { rows } = await sys.sql.query('SELECT count(*)::int AS waiting FROM appointment_event WHERE position IS NULL');
+    return rows[0].waiting === 0 ? true : undefined;
+  });
   return (await feed.listAppointmentEvents({ afterPosition: 0, pageSize: 1000 })).events;
 }
 

@@ -20,9 +20,8 @@ const HOUR = 3_600_000;
 let sys: BookingUnderTest;
 let raw: Client;
 let fixtures: Awaited<ReturnType<typeof seedBooking>>;
-const videoSlotIds = new Set<string>();
 
-/** A patient, eight open slots of one doctor and a video slot, five appointments on them (one by video, with its room), and a page token of the patient's appointments. */
+/** A patient, eight open slots of one doctor and a video slot, four appointments and two holds on the eight, one video appointment with its room, and a page token of the patient's appointments. */
 async function seedBooking(s: BookingUnderTest) {
   const { doctor, slots } = await createSchedule(s.catalog.client, 8);
   const patient = await createPatient(s.client);
@@ -35,11 +34,14 @@ async function seedBooking(s: BookingUnderTest) {
   const listed = await book(1);
   const toCancel = await book(2);
   const toReschedule = await book(3);
+  // Held for the longest hold there is, so the holds outlast the run: one
+  // whose HoldAppointment is retried, one to confirm (and confirm again).
+  const holdRequest = { slotId: slots[5].id, patientId: patient.id, requestId: newRequestId(), reason: 'check-up', holdDuration: { seconds: 900, nanos: 0 } };
+  await s.client.holdAppointment(holdRequest);
+  const { appointment: toConfirm } = await s.client.holdAppointment({ ...holdRequest, slotId: slots[6].id, requestId: newRequestId() });
   const { slots: [videoSlot] } = await s.catalog.client.createSlots({ doctorId: doctor.id, slots: consecutiveSlots(hoursFromNow(72), 1), modality: Modality.MODALITY_VIDEO });
-  videoSlotIds.add(videoSlot.id);
-  const { appointment: videoAppointment } = await s.client.bookAppointment({ slotId: videoSlot.id, patientId: patient.id, requestId: newRequestId(), reason: '' });
-  const video = { appointment: videoAppointment! };
-  await untilConsultation(s, video.appointment.id, ConsultationStatus.CONSULTATION_STATUS_READY);
+  const { appointment: video } = await s.client.bookAppointment({ slotId: videoSlot.id, patientId: patient.id, requestId: newRequestId(), reason: '' });
+  await untilConsultation(s, video!.id, ConsultationStatus.CONSULTATION_STATUS_READY);
   const listing = {
     patientId: patient.id,
     doctorId: doctor.id,
@@ -49,7 +51,19 @@ async function seedBooking(s: BookingUnderTest) {
     pageToken: '',
   };
   const { nextPageToken } = await s.client.listAppointments(listing);
-  return { patient, slots, booked, listed, toCancel, toReschedule, video, rescheduleRequestId: newRequestId(), listing: { ...listing, pageToken: nextPageToken } };
+  return {
+    patient,
+    slots,
+    booked,
+    listed,
+    toCancel,
+    toReschedule,
+    holdRequest,
+    toConfirm: toConfirm!,
+    video: video!,
+    rescheduleRequestId: newRequestId(),
+    listing: { ...listing, pageToken: nextPageToken },
+  };
 }
 
 /** Every BookingService RPC with a valid request from the fixtures; the writing ones are idempotent, so they stay valid. */
@@ -62,28 +76,30 @@ function bookingTargets(): FuzzTarget[] {
     fuzzTarget(Booking.getAppointment, () => ({ id: f.listed.appointment.id })),
     fuzzTarget(Booking.listAppointments, () => f.listing),
     fuzzTarget(Booking.cancelAppointment, () => ({ id: f.toCancel.appointment.id, reason: 'feeling better' })),
+    fuzzTarget(Booking.holdAppointment, () => f.holdRequest),
+    fuzzTarget(Booking.confirmAppointment, () => ({ id: f.toConfirm.id })),
     fuzzTarget(Booking.rescheduleAppointment, () => ({
       id: f.toReschedule.appointment.id,
       newSlotId: f.slots[4].id,
       requestId: f.rescheduleRequestId,
     })),
-    fuzzTarget(Booking.getConsultation, () => ({ appointmentId: f.video.appointment.id })),
+    fuzzTarget(Booking.getConsultation, () => ({ appointmentId: f.video.id })),
   ];
 }
 
 /**
- * Refusals that write by design: a booking (or rescheduling) refused with
- * SLOT_UNAVAILABLE keeps a FAILED appointment, so a retry of its request_id
- * gets the same answer (booking.proto, BookAppointment).
+ * Refusals that write by design: a booking, hold or rescheduling refused
+ * with SLOT_UNAVAILABLE keeps a FAILED appointment, so a retry of its
+ * request_id gets the same answer (booking.proto, BookAppointment).
  */
 function writesOnRefusal(rpc: string, reply: RawReply): string[] {
-  const booksASlot = rpc === 'BookAppointment' || rpc === 'RescheduleAppointment';
+  const booksASlot = rpc === 'BookAppointment' || rpc === 'HoldAppointment' || rpc === 'RescheduleAppointment';
   return booksASlot && reply.code === status.FAILED_PRECONDITION && reply.reason === 'SLOT_UNAVAILABLE' ? ['booking.appointment'] : [];
 }
 
 beforeAll(async () => {
   const catalog = await startCatalogUnderTest({ slotHorizonDays: 14 });
-  sys = await startBookingUnderTest({ catalog, isVideo: (appointment) => videoSlotIds.has(appointment.slotId) });
+  sys = await startBookingUnderTest({ catalog });
   fixtures = await seedBooking(sys);
   raw = createRawClient(`127.0.0.1:${sys.service.port}`);
 });

@@ -48,7 +48,7 @@ export const TEST_VIDEO_ROOMS: VideoRoomProvider = jitsiRooms({ baseUrl: 'https:
 
 /** Starts catalog and booking over fresh databases; booking reaches catalog at `catalogAddress` if given. */
 export async function startBookingUnderTest(
-  options: Partial<BookingServiceOptions> & Partial<Pick<BookingDeps, 'videoRooms' | 'isVideo'>> & { catalogAddress?: string; catalog?: CatalogUnderTest } = {},
+  options: Partial<BookingServiceOptions> & Partial<Pick<BookingDeps, 'videoRooms'>> & { catalogAddress?: string; catalog?: CatalogUnderTest } = {},
 ): Promise<BookingUnderTest> {
   const catalog = options.catalog ?? (await startCatalogUnderTest());
   const db = await createTestDatabase('booking');
@@ -57,7 +57,7 @@ export async function startBookingUnderTest(
   const metrics = createMetricsRegistry('booking');
   const catalogClientOfBooking = createCatalogClient(options.catalogAddress ?? catalog.address, { interceptors: [grpcClientMetrics(metrics)] });
   const service = await startBookingService(
-    { prisma, sql: bookingSql, catalog: catalogClientOfBooking, log, metrics, databaseUrl: db.url, videoRooms: options.videoRooms ?? TEST_VIDEO_ROOMS, isVideo: options.isVideo },
+    { prisma, sql: bookingSql, catalog: catalogClientOfBooking, log, metrics, databaseUrl: db.url, videoRooms: options.videoRooms ?? TEST_VIDEO_ROOMS },
     { ...TEST_BOOKING_OPTIONS, port: 0, metricsAddress: { host: '127.0.0.1', port: 0 }, ...options },
   );
   const client = createBookingClient(`127.0.0.1:${service.port}`);

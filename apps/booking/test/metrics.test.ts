@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Patient } from '@carebook/proto/booking';
 import type { Slot } from '@carebook/proto/catalog';
-import { expectGrpcError, metricValue, scrapeMetrics, type MetricSample } from '@carebook/testing';
+import { expectGrpcError, metricValue, pollUntil, scrapeMetrics, type MetricSample } from '@carebook/testing';
 import { enqueueRelease } from '../src/releases/repo';
 import { book, createPatient, createSchedule, insertAppointment } from './booking-fixtures';
 import { startBookingUnderTest, type BookingUnderTest } from './harness';
@@ -79,8 +79,13 @@ describe('domain and health gauges', () => {
     await sys.service.sequencer.runOnce();
     const before = await bookingMetrics();
     await sys.client.bookAppointment({ slotId: slots[3].id, patientId: patient.id, requestId: `metrics-feed-${Date.now()}`, reason: '' });
-    await sys.service.sequencer.runOnce();
-    const after = await bookingMetrics();
+    // runOnce gives way while the background loop holds the sequencer's lock,
+    // and that loop's run may not have committed yet: wait for the position.
+    const after = await pollUntil('the event to be positioned', async () => {
+      await sys.service.sequencer.runOnce();
+      const metrics = await bookingMetrics();
+      return growth(before, metrics, 'carebook_booking_event_feed_latest_position', {}) > 0 ? metrics : undefined;
+    });
     expect(growth(before, after, 'carebook_booking_event_feed_latest_position', {})).toBe(1);
     expect(metricValue(after, 'carebook_booking_event_unpositioned_oldest_age_seconds')).toBe(0);
   });

@@ -1,6 +1,6 @@
-import { status } from '@grpc/grpc-js';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { expect } from 'vitest';
-import { AppointmentStatus } from '@carebook/proto/booking';
+import { AppointmentStatus, type BookingClient } from '@carebook/proto/booking';
 import { isServiceError, readStatusDetails } from '@carebook/server';
 import { pollUntil } from '@carebook/testing';
 import type { Cluster } from './cluster';
@@ -26,29 +26,36 @@ export interface RushOptions {
   retryUnavailableForMs?: number;
 }
 
-/** The outcome of one booking, from its answer or error. */
-function outcomeOf(answer: { appointment?: { id: string; status: AppointmentStatus } } | unknown, bookedIds: string[]): Outcome {
-  if (!isServiceError(answer)) {
-    const appointment = (answer as { appointment?: { id: string; status: AppointmentStatus } }).appointment;
-    if (appointment?.status !== AppointmentStatus.APPOINTMENT_STATUS_BOOKED) return `status ${appointment?.status}`;
-    bookedIds.push(appointment.id);
-    return 'booked';
-  }
-  return answer.code === status.FAILED_PRECONDITION ? (readStatusDetails(answer).errorInfo?.reason ?? 'no reason') : status[answer.code];
+/** The outcome of an answer that carries an appointment: 'booked' (its id kept), or its status. */
+function outcomeOf(answer: { appointment?: { id: string; status: AppointmentStatus } }, bookedIds: string[]): Outcome {
+  const appointment = answer.appointment;
+  if (appointment?.status !== AppointmentStatus.APPOINTMENT_STATUS_BOOKED) return `status ${appointment?.status}`;
+  bookedIds.push(appointment.id);
+  return 'booked';
 }
 
+/** What one client of a rush sends: `send` is a request that is retried while UNAVAILABLE, as the options say. */
+type ClientPart = (
+  client: BookingClient,
+  i: number,
+  ids: { slotId: string; patientId: string },
+  send: <T>(request: () => Promise<T>) => Promise<T | ServiceError | Error>,
+) => Promise<Outcome>;
+
 /**
- * Books `calls` times over `slots` fresh slots through the booking replicas;
- * calls `midway` once a tenth of the answers are in, or, with `atStart`, just
- * before the first booking is sent (and runs the rush meanwhile). Returns each
- * booking's final outcome, and how many answers were UNAVAILABLE on the way.
+ * Runs `part` for `calls` clients over `slots` fresh slots through the
+ * booking replicas; calls `midway` once a tenth of the answers are in, or,
+ * with `atStart`, just before the first request is sent (and runs the rush
+ * meanwhile). Returns each client's final outcome, and how many answers were
+ * UNAVAILABLE on the way.
  */
-export async function bookUnderCrash(
+async function rushUnderCrash(
   c: Cluster,
   size: RushSize,
   midway: () => Promise<unknown>,
-  { atStart = false, retryUnavailableForMs = 0 }: RushOptions = {},
-): Promise<{ outcomes: Outcome[]; bookedIds: string[]; unavailableAnswers: number }> {
+  { atStart = false, retryUnavailableForMs = 0 }: RushOptions,
+  part: ClientPart,
+): Promise<{ outcomes: Outcome[]; unavailableAnswers: number }> {
   const slotIds = await seedSlots(c.catalogClient, size.slots);
   const seeder = c.bookingClientOwnChannel(0);
   const patientIds = await seedPatients(seeder, size.calls);
@@ -58,30 +65,78 @@ export async function bookUnderCrash(
   let answered = 0;
   let unavailableAnswers = 0;
   let crash: Promise<unknown> | undefined = atStart ? midway() : undefined;
-  const bookedIds: string[] = [];
   const retryUntil = performance.now() + retryUnavailableForMs;
-  const book = async (i: number): Promise<Outcome> => {
+  const send = async <T>(request: () => Promise<T>): Promise<T | ServiceError | Error> => {
     for (;;) {
-      const answer = await clients[i]
-        .bookAppointment({ slotId: slotIds[i % size.slots], patientId: patientIds[i], requestId: `crash-${i}`, reason: '' })
-        .catch((err: unknown) => (isServiceError(err) ? err : new Error(String(err))));
-      if (answer instanceof Error && !isServiceError(answer)) return `error ${answer.message}`;
-      if (!(isServiceError(answer) && answer.code === status.UNAVAILABLE)) return outcomeOf(answer, bookedIds);
+      const answer = await request().catch((err: unknown) => (isServiceError(err) ? err : new Error(String(err))));
+      if (!(isServiceError(answer) && answer.code === status.UNAVAILABLE)) return answer;
       unavailableAnswers++;
-      if (performance.now() > retryUntil) return 'UNAVAILABLE';
+      if (performance.now() > retryUntil) return answer;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   };
   const outcomes = await Promise.all(
-    clients.map((_, i) =>
-      book(i).finally(() => {
+    clients.map((client, i) =>
+      part(client, i, { slotId: slotIds[i % size.slots], patientId: patientIds[i] }, send).finally(() => {
         if (++answered === Math.ceil(size.calls / 10) && !atStart) crash = midway();
       }),
     ),
   );
   await crash;
   clients.forEach((client) => client.close());
-  return { outcomes, bookedIds, unavailableAnswers };
+  return { outcomes, unavailableAnswers };
+}
+
+/** The outcome of an answer that is no appointment: a refusal's reason, or the code or message of any other failure. */
+function failureOf(answer: ServiceError | Error): Outcome {
+  if (!isServiceError(answer)) return `error ${answer.message}`;
+  return answer.code === status.FAILED_PRECONDITION ? (readStatusDetails(answer).errorInfo?.reason ?? 'no reason') : status[answer.code];
+}
+
+/**
+ * Books `calls` times over `slots` fresh slots through the booking replicas;
+ * calls `midway` once a tenth of the answers are in, or, with `atStart`, just
+ * before the first booking is sent (and runs the rush meanwhile). Returns
+ * each booking's final outcome, and how many answers were UNAVAILABLE on the way.
+ */
+export async function bookUnderCrash(
+  c: Cluster,
+  size: RushSize,
+  midway: () => Promise<unknown>,
+  options: RushOptions = {},
+): Promise<{ outcomes: Outcome[]; bookedIds: string[]; unavailableAnswers: number }> {
+  const bookedIds: string[] = [];
+  const rush = await rushUnderCrash(c, size, midway, options, async (client, i, { slotId, patientId }, send) => {
+    const answer = await send(() => client.bookAppointment({ slotId, patientId, requestId: `crash-${i}`, reason: '' }));
+    return answer instanceof Error ? failureOf(answer) : outcomeOf(answer, bookedIds);
+  });
+  return { ...rush, bookedIds };
+}
+
+/**
+ * Holds `calls` times over `slots` fresh slots for `holdMs`, and confirms two
+ * holds in three at once; the third lapses. Otherwise as bookUnderCrash. An
+ * outcome is 'booked' (confirmed), 'held' (left to lapse), or the failure of
+ * the hold or of its confirmation ('confirm …').
+ */
+export async function holdAndConfirmUnderCrash(
+  c: Cluster,
+  size: RushSize,
+  holdMs: number,
+  midway: () => Promise<unknown>,
+  options: RushOptions = {},
+): Promise<{ outcomes: Outcome[]; bookedIds: string[]; unavailableAnswers: number }> {
+  const bookedIds: string[] = [];
+  const holdDuration = { seconds: Math.floor(holdMs / 1000), nanos: (holdMs % 1000) * 1_000_000 };
+  const rush = await rushUnderCrash(c, size, midway, options, async (client, i, { slotId, patientId }, send) => {
+    const held = await send(() => client.holdAppointment({ slotId, patientId, requestId: `hold-crash-${i}`, reason: '', holdDuration }));
+    if (held instanceof Error) return failureOf(held);
+    if (held.appointment?.status !== AppointmentStatus.APPOINTMENT_STATUS_HELD) return `status ${held.appointment?.status}`;
+    if (i % 3 === 2) return 'held';
+    const confirmed = await send(() => client.confirmAppointment({ id: held.appointment!.id }));
+    return confirmed instanceof Error ? `confirm ${failureOf(confirmed)}` : outcomeOf(confirmed, bookedIds);
+  });
+  return { ...rush, bookedIds };
 }
 
 /** How many times each outcome occurred. */

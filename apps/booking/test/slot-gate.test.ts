@@ -7,6 +7,7 @@ const slot = (id: string): TakenSlot => ({
   clinicId: 'clinic',
   startTime: new Date('2027-01-04T09:00:00Z'),
   endTime: new Date('2027-01-04T09:20:00Z'),
+  modality: 'in_person',
 });
 
 /** A promise and the function that resolves it. */

@@ -25,6 +25,7 @@ const catalogConfigSpec = {
   CATALOG_SHUTDOWN_GRACE_MS: integer('how long in-flight calls may finish on SIGTERM', 10_000, 0, 600_000),
   CATALOG_SLOT_HORIZON_DAYS: integer('how many local days ahead schedules have materialised slots', 60, 1, 366),
   CATALOG_MATERIALISE_INTERVAL_MS: integer('how often the background loop extends schedules to the horizon', 3_600_000, 1_000, 86_400_000),
+  CATALOG_HOLD_REOPEN_INTERVAL_MS: integer('how often slots whose hold lapsed are opened again, so that search shows them (claims never wait for it)', 10_000, 100, 3_600_000),
   CATALOG_INTERNAL_TOKEN: secretList(
     'bearer tokens of internal callers (booking), who alone may claim and release slots, comma-separated: each is accepted (rotation); `npm start` generates one',
     MIN_INTERNAL_TOKEN_LENGTH,

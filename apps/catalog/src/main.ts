@@ -25,6 +25,7 @@ async function main(): Promise<void> {
       metricsAddress: config.CATALOG_METRICS_PORT === 0 ? undefined : { host: config.CATALOG_HOST, port: config.CATALOG_METRICS_PORT },
       slotHorizonDays: config.CATALOG_SLOT_HORIZON_DAYS,
       materialiseIntervalMs: config.CATALOG_MATERIALISE_INTERVAL_MS,
+      holdReopenIntervalMs: config.CATALOG_HOLD_REOPEN_INTERVAL_MS,
       ...catalogTransport(config),
     },
   );

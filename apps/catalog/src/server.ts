@@ -58,6 +58,8 @@ export interface CatalogServerOptions {
   slotHorizonDays?: number;
   /** How often the background loop extends schedules to the horizon (CATALOG_MATERIALISE_INTERVAL_MS); default an hour. */
   materialiseIntervalMs?: number;
+  /** How often lapsed slot holds are opened again for search (CATALOG_HOLD_REOPEN_INTERVAL_MS); default 10 s. */
+  holdReopenIntervalMs?: number;
   /** Where to serve Prometheus metrics (port 0 picks one); unset: not served. */
   metricsAddress?: { host: string; port: number };
   /** TLS (CATALOG_TLS_CERT_FILE, CATALOG_TLS_KEY_FILE), mutual with a CA (CATALOG_TLS_CA_FILE); plaintext without. */
@@ -66,9 +68,11 @@ export interface CatalogServerOptions {
   callers?: CallerLists;
 }
 
-/** The running catalog: its gRPC server, the loop that materialises schedule slots, and its metrics endpoint. */
+/** The running catalog: its gRPC server, the loops that materialise schedule slots and reopen lapsed holds, and its metrics endpoint. */
 export interface RunningCatalog extends CarebookGrpcServer {
   materialiser: SlotMaterialiser;
+  /** Runs the pass that reopens lapsed holds now (tests, which may not wait for the loop). */
+  reopenLapsedHolds(): Promise<void>;
   /** The port of the metrics endpoint, if served. */
   metricsPort: number | undefined;
 }
@@ -77,6 +81,9 @@ export const DEFAULT_SLOT_HORIZON_DAYS = 60;
 /** Room for the largest valid request, 1,000 slots in one CreateSlots (about 30 KB), many times over. */
 export const DEFAULT_CATALOG_MAX_REQUEST_BYTES = 256 * 1024;
 export const DEFAULT_MATERIALISE_INTERVAL_MS = 3_600_000;
+export const DEFAULT_HOLD_REOPEN_INTERVAL_MS = 10_000;
+/** Slots whose hold lapsed, opened again per statement. */
+const HOLD_REOPEN_BATCH_SIZE = 1000;
 
 /** Builds and starts the catalog gRPC server on `deps`; listens on `options.port` (0 picks one). */
 export async function startCatalogServer(deps: CatalogDeps, options: CatalogServerOptions): Promise<RunningCatalog> {
@@ -124,19 +131,30 @@ export async function startCatalogServer(deps: CatalogDeps, options: CatalogServ
   // Schedule changes materialise their own slots; this loop extends every
   // schedule as the horizon moves on (one local day at a time), at start-up
   // and then every interval, on every replica (each schedule is locked).
-  const loop = runPeriodically(
+  const materialiseLoop = runPeriodically(
     'materialise schedule slots',
     options.materialiseIntervalMs ?? DEFAULT_MATERIALISE_INTERVAL_MS,
     () => materialiser.materialiseDue(),
+    deps.log,
+  );
+  // Visibility only: a claim treats a lapsed hold as open whether or not this
+  // has run; search reads open slots only, and shows it once it has.
+  const reopenLoop = runPeriodically(
+    'reopen lapsed slot holds',
+    options.holdReopenIntervalMs ?? DEFAULT_HOLD_REOPEN_INTERVAL_MS,
+    async () => {
+      while ((await slots.reopenLapsedHolds(HOLD_REOPEN_BATCH_SIZE)) === HOLD_REOPEN_BATCH_SIZE);
+    },
     deps.log,
   );
   return {
     port: server.port,
     database: server.database,
     materialiser,
+    reopenLapsedHolds: () => reopenLoop.runNow(),
     metricsPort: metrics?.port,
     async shutdown() {
-      await loop.stop();
+      await Promise.all([materialiseLoop.stop(), reopenLoop.stop()]);
       await server.shutdown();
       await metrics?.close();
     },

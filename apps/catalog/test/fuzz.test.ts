@@ -33,13 +33,16 @@ const slotClaimMetadata = () => {
   return metadata;
 };
 
+/** The longest hold catalog grants: the held slot stays held for the whole run. */
+const HOLD = { seconds: 3600, nanos: 0 };
+
 /** A google.type.Date `days` from today (UTC). */
 const dateIn = (days: number) => {
   const d = new Date(Date.now() + days * DAY);
   return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
 };
 
-/** Clinics, doctors, schedules, slots (one claimed, one claimed then to release) and a page token of each list. */
+/** Clinics, doctors, schedules, slots (one claimed, one claimed then to release, one held) and a page token of each list. */
 async function seedCatalog(c: CatalogUnderTest) {
   const clinic = await createClinic(c.client, { location: { latitude: 52.52, longitude: 13.405 } });
   const otherClinic = await createClinic(c.client, { displayName: 'Praxis am Park' });
@@ -55,9 +58,11 @@ async function seedCatalog(c: CatalogUnderTest) {
   const releaseClaimId = randomUUID();
   await c.client.claimSlot({ slotId: slots[1].id, claimId });
   await c.client.claimSlot({ slotId: slots[2].id, claimId: releaseClaimId });
+  const holdClaimId = randomUUID();
+  await c.client.claimSlot({ slotId: slots[3].id, claimId: holdClaimId, holdDuration: HOLD });
   const search = searchOf(clinic, slotDoctor, base);
   return {
-    clinic, otherClinic, doctor, slotDoctor, scheduleDoctor, schedule, doomedSchedule, slots, claimId, releaseClaimId, base, search,
+    clinic, otherClinic, doctor, slotDoctor, scheduleDoctor, schedule, doomedSchedule, slots, claimId, releaseClaimId, holdClaimId, base, search,
     tokens: {
       clinics: (await c.client.listClinics({ pageSize: 1, pageToken: '' })).nextPageToken,
       doctors: (await c.client.listDoctors({ clinicId: clinic.id, specialty: 'cardiology', pageSize: 1, pageToken: '' })).nextPageToken,
@@ -135,6 +140,8 @@ function catalogTargets(): FuzzTarget[] {
     fuzzTarget(Catalog.getSlot, () => ({ id: f.slots[0].id })),
     fuzzTarget(Catalog.claimSlot, () => ({ slotId: f.slots[1].id, claimId: f.claimId, deadline: new Date(Date.now() + 3_600_000) }), slotClaimMetadata),
     fuzzTarget(Catalog.releaseSlot, () => ({ slotId: f.slots[2].id, claimId: f.releaseClaimId }), slotClaimMetadata),
+    // A hold's retry, which returns the running hold unchanged.
+    fuzzTarget(Catalog.claimSlot, () => ({ slotId: f.slots[3].id, claimId: f.holdClaimId, holdDuration: HOLD }), slotClaimMetadata),
   ];
 }
 

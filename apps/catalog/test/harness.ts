@@ -36,7 +36,7 @@ export interface CatalogUnderTest {
 
 /** Overrides for one test file's catalog: the schedules' clock and horizon, the background loop's interval, the request size cap, TLS and its callers (the harness's own clients stay plaintext). */
 export interface CatalogTestOptions
-  extends Pick<CatalogServerOptions, 'slotHorizonDays' | 'materialiseIntervalMs' | 'maxRequestBytes' | 'tls' | 'callers'>,
+  extends Pick<CatalogServerOptions, 'slotHorizonDays' | 'materialiseIntervalMs' | 'holdReopenIntervalMs' | 'maxRequestBytes' | 'tls' | 'callers'>,
     Partial<Pick<CatalogServerOptions, 'internalTokens'>> {
   now?: () => Date;
 }
@@ -56,7 +56,14 @@ export const internalCatalogClient = (address: string, options: ChannelOptions =
 /** Starts catalog over a fresh database cloned from the migrated template. */
 export async function startCatalogUnderTest(
   options: CatalogTestOptions = {},
-): Promise<CatalogUnderTest & { /** The server's schedule materialiser, to run a background pass on demand. */ materialiser: SlotMaterialiser }> {
+): Promise<
+  CatalogUnderTest & {
+    /** The server's schedule materialiser, to run a background pass on demand. */
+    materialiser: SlotMaterialiser;
+    /** Runs the server's pass that reopens lapsed holds now. */
+    reopenLapsedHolds(): Promise<void>;
+  }
+> {
   const db = await createTestDatabase('catalog');
   const { prisma, sql: serviceSql } = createCatalogDatabase(db.url, 20);
   const log = createLogger('catalog', process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -79,6 +86,7 @@ export async function startCatalogUnderTest(
     databaseUrl: db.url,
     newClient: (channelOptions = {}) => internalCatalogClient(address, { 'grpc.use_local_subchannel_pool': 1, ...channelOptions }),
     materialiser: server.materialiser,
+    reopenLapsedHolds: server.reopenLapsedHolds,
     async close() {
       client.close();
       publicClient.close();

@@ -24,6 +24,8 @@ const catalogSqlOnly: SqlOnlyObjects = {
     },
     { table: 'slot', name: 'slot_time_order_check', type: 'check', definition: /end_time > start_time.*'24:00:00'::interval/ },
     { table: 'slot', name: 'slot_claim_matches_status_check', type: 'check', definition: "(status = 'open'::slot_status) = (claim_id IS NULL)" },
+    // Holds (migrations 20261202020000_slot_status_held, 20261202020100_slot_hold).
+    { table: 'slot', name: 'slot_hold_matches_status_check', type: 'check', definition: "(status = 'held'::slot_status) = (hold_expire_time IS NOT NULL)" },
     { table: 'clinic', name: 'clinic_display_name_check', type: 'check', definition: 'btrim(display_name)' },
     { table: 'doctor', name: 'doctor_display_name_check', type: 'check', definition: 'btrim(display_name)' },
     { table: 'doctor', name: 'doctor_specialty_check', type: 'check', definition: 'btrim(specialty)' },
@@ -70,6 +72,7 @@ const catalogSqlOnly: SqlOnlyObjects = {
     },
     { table: 'slot', name: 'slot_schedule_id_start_time_key', columns: ['schedule_id', 'start_time'], unique: true, where: '(schedule_id IS NOT NULL)' },
     { table: 'schedule_exception', name: 'schedule_exception_closed_key', columns: ['schedule_id', 'date'], unique: true, where: "(kind = 'closed'::schedule_exception_kind)" },
+    { table: 'slot', name: 'slot_held_hold_expire_time_idx', columns: ['hold_expire_time'], where: "(status = 'held'::slot_status)" },
     // Modality (migration 20261202010000_modality).
     {
       table: 'slot',
@@ -161,7 +164,7 @@ describe('the drift check', () => {
         'foreign key slot(clinic_id) → clinic(id) is missing',
         'check constraint slot_time_order_check on slot is missing',
         'index slot_open_clinic_start_time_idx on slot(clinic_id, start_time, id) is missing',
-        'enum slot_status has values (open, booked, cancelled), schema.prisma says (open, booked)',
+        'enum slot_status has values (open, booked, held, cancelled), schema.prisma says (open, booked, held)',
         'table audit is not in schema.prisma',
       ].sort(),
     );

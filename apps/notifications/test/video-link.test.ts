@@ -21,10 +21,8 @@ let notifications: ServiceProcess | undefined;
 let dropNotifyDb: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  const videoSlotIds = new Set<string>();
-  sys = await startBookingUnderTest({ isVideo: (appointment) => videoSlotIds.has(appointment.slotId) });
+  sys = await startBookingUnderTest();
   [slot] = await createVideoSlots(sys.catalog.client, 1);
-  videoSlotIds.add(slot.id);
   smtp = await startSmtpSink();
 });
 afterAll(async () => {

@@ -49,6 +49,20 @@ export const FILTER_TIME_RANGE: TimeRange = {
   describe: 'from 0001-01-01 to 9999-12-31',
 };
 
+/** A google.protobuf.Duration as the stubs give it. */
+export interface DurationValue {
+  seconds: number;
+  nanos: number;
+}
+
+/** The lengths a duration field accepts, (0, maxMs], with how to say it. */
+export interface DurationRange {
+  maxMs: number;
+  describe: string;
+}
+
+const NANOS_PER_MS = 1_000_000;
+
 /** Options of a text field. */
 export interface TextOptions {
   /** Line feeds and tabs are allowed (free text such as a reason). */
@@ -129,6 +143,19 @@ export class RequestValidator {
   private timeInRange(field: string, value: Date, range: TimeRange): void {
     if (Number.isNaN(value.getTime())) this.fail(field, 'is not a valid timestamp');
     else if (value < range.min || value >= range.max) this.fail(field, `must be ${range.describe}`);
+  }
+
+  /**
+   * An optional duration of whole milliseconds, more than 0 and at most
+   * `range.maxMs`, in milliseconds; undefined when unset. (The request
+   * decoder already refused nanos out of range or of the wrong sign.)
+   */
+  optionalDurationMs(field: string, value: DurationValue | undefined, range: DurationRange): number | undefined {
+    if (!value) return undefined;
+    const ms = Number(value.seconds) * 1000 + value.nanos / NANOS_PER_MS;
+    if (value.nanos % NANOS_PER_MS !== 0) this.fail(field, 'must be a whole number of milliseconds');
+    else if (!(ms > 0 && ms <= range.maxMs)) this.fail(field, `must be ${range.describe}`);
+    return ms;
   }
 
   /** page_size: 0 means `defaultSize`, otherwise 1..`maxSize`. */

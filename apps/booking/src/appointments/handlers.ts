@@ -8,18 +8,22 @@ import { isTimeIdKey, RequestValidator, type Handlers, type PageTokens } from '@
 import { toConsultationMessage } from '../consultations/handlers';
 import type { PatientRoom } from '../consultations/repo';
 import type { ConsultationsService } from '../consultations/service';
+import { toModalityMessage } from './modality';
 import type { Appointment } from './repo';
 import type { AppointmentsService } from './service';
 
 type AppointmentHandlers = Pick<
   Handlers<BookingServiceService>,
-  'bookAppointment' | 'getAppointment' | 'listAppointments' | 'cancelAppointment' | 'rescheduleAppointment'
+  'bookAppointment' | 'getAppointment' | 'listAppointments' | 'cancelAppointment' | 'rescheduleAppointment' | 'holdAppointment' | 'confirmAppointment'
 >;
 
 const MAX_REASON_LENGTH = 500;
 const MAX_REQUEST_ID_LENGTH = 128;
 // Reasons are free text from a patient: line breaks and tabs are kept.
 const FREE_TEXT = { multiline: true };
+const MINUTE_MS = 60_000;
+const DEFAULT_HOLD_MS = 10 * MINUTE_MS;
+const HOLD_RANGE = { maxMs: 15 * MINUTE_MS, describe: 'more than 0 and at most 15 minutes' };
 
 const cancellerMessage: Record<NonNullable<Appointment['cancelledBy']>, Canceller> = {
   patient: Canceller.CANCELLER_PATIENT,
@@ -32,6 +36,8 @@ const statusMessage: Record<Appointment['status'], AppointmentStatus> = {
   booked: AppointmentStatus.APPOINTMENT_STATUS_BOOKED,
   cancelled: AppointmentStatus.APPOINTMENT_STATUS_CANCELLED,
   failed: AppointmentStatus.APPOINTMENT_STATUS_FAILED,
+  held: AppointmentStatus.APPOINTMENT_STATUS_HELD,
+  expired: AppointmentStatus.APPOINTMENT_STATUS_EXPIRED,
 };
 
 /** Appointment as the API shows it, with the patient's consultation room if it has one. */
@@ -44,6 +50,7 @@ export function toAppointmentMessage(a: Appointment, room?: PatientRoom): Appoin
     clinicId: a.clinicId,
     startTime: a.startTime,
     endTime: a.endTime,
+    modality: toModalityMessage(a.modality),
     status: statusMessage[a.status],
     reason: a.reason,
     createTime: a.createTime,
@@ -51,6 +58,7 @@ export function toAppointmentMessage(a: Appointment, room?: PatientRoom): Appoin
     cancelReason: a.cancelReason ?? '',
     replacesAppointmentId: a.replacesAppointmentId ?? '',
     cancelledBy: a.cancelledBy ? cancellerMessage[a.cancelledBy] : Canceller.CANCELLER_UNSPECIFIED,
+    holdExpireTime: a.holdExpireTime ?? undefined,
     consultation: room && toConsultationMessage(room),
   };
 }
@@ -114,6 +122,25 @@ export function appointmentHandlers(appointments: AppointmentsService, consultat
       const by = cancellerOf(v, request.cancelledBy);
       v.done();
       return { appointment: await showOne(await appointments.cancel(id, { reason, by }, ctx)) };
+    },
+
+    async holdAppointment(request, ctx) {
+      const v = new RequestValidator();
+      const slotId = v.uuid('slot_id', request.slotId);
+      const patientId = v.uuid('patient_id', request.patientId);
+      const requestId = v.requiredText('request_id', request.requestId, MAX_REQUEST_ID_LENGTH);
+      const reason = v.optionalText('reason', request.reason, MAX_REASON_LENGTH, FREE_TEXT);
+      const holdMs = v.optionalDurationMs('hold_duration', request.holdDuration, HOLD_RANGE) ?? DEFAULT_HOLD_MS;
+      v.done();
+      const appointment = await appointments.hold({ slotId, patientId, requestId, reason, holdMs }, ctx);
+      return { appointment: await showOne(appointment) };
+    },
+
+    async confirmAppointment(request, ctx) {
+      const v = new RequestValidator();
+      const id = v.uuid('id', request.id);
+      v.done();
+      return { appointment: await showOne(await appointments.confirm(id, ctx)) };
     },
 
     async rescheduleAppointment(request, ctx) {

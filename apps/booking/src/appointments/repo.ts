@@ -3,14 +3,24 @@ import { Prisma } from '../generated/prisma/client';
 import type { Appointment } from '../generated/prisma/client';
 import type { BookingPrisma } from '../db';
 import { enqueueRelease } from '../releases/repo';
-import { APPOINTMENT_COLUMNS, INSERT_FAILED, INSERT_PENDING, SETTLE_BOOKED, SETTLE_FAILED } from './statements';
+import { APPOINTMENT_COLUMNS, INSERT_FAILED, INSERT_PENDING, SETTLE_BOOKED, SETTLE_CONFIRMED, SETTLE_FAILED, SETTLE_HELD } from './statements';
 
 export type { Appointment };
 
 /** An appointment as booking first records it: the intent (PENDING), or at once FAILED for a slot already taken. */
 export type NewAppointment = Pick<
   Appointment,
-  'patientId' | 'requestId' | 'slotId' | 'doctorId' | 'clinicId' | 'startTime' | 'endTime' | 'reason' | 'replacesAppointmentId'
+  | 'patientId'
+  | 'requestId'
+  | 'slotId'
+  | 'doctorId'
+  | 'clinicId'
+  | 'startTime'
+  | 'endTime'
+  | 'modality'
+  | 'reason'
+  | 'replacesAppointmentId'
+  | 'holdDurationMs'
 > & { status: 'pending' | 'failed' };
 
 export interface AppointmentFilter {
@@ -74,7 +84,7 @@ export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool, options: {
      */
     async create(a: NewAppointment): Promise<Appointment> {
       const statement = a.status === 'failed' ? INSERT_FAILED : INSERT_PENDING;
-      const values = [a.patientId, a.requestId, a.slotId, a.doctorId, a.clinicId, a.startTime, a.endTime, a.reason, a.replacesAppointmentId];
+      const values = [a.patientId, a.requestId, a.slotId, a.doctorId, a.clinicId, a.startTime, a.endTime, a.reason, a.replacesAppointmentId, a.holdDurationMs, a.modality];
       const rows = await queryPrepared<Appointment>(sql, statement, values);
       return rows[0];
     },
@@ -93,6 +103,24 @@ export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool, options: {
     /** PENDING → FAILED. */
     markFailed: (id: string) => settle(id, 'failed'),
 
+    /** PENDING → HELD until catalog's `holdExpireTime`. */
+    async markHeld(id: string, holdExpireTime: Date): Promise<Appointment | undefined> {
+      return (await queryPrepared<Appointment>(sql, SETTLE_HELD, [id, holdExpireTime]))[0];
+    },
+
+    /** HELD → BOOKED: catalog turned the hold into a booking. */
+    async markConfirmed(id: string): Promise<Appointment | undefined> {
+      return (await queryPrepared<Appointment>(sql, SETTLE_CONFIRMED, [id]))[0];
+    },
+
+    /** HELD → EXPIRED, owing catalog the release of the slot the hold may still name: an EXPIRED appointment owns no slot. */
+    expireHold: (appointment: Appointment) =>
+      prisma.$transaction(async (tx) => {
+        const expired = await transition(tx, appointment.id, 'held', 'expired');
+        if (expired) await oweRelease(tx, appointment.slotId, appointment.id);
+        return expired;
+      }),
+
     /** PENDING → FAILED, owing catalog the release of the slot this appointment may hold. */
     failAndRelease: (appointment: Appointment) =>
       prisma.$transaction(async (tx) => {
@@ -101,10 +129,15 @@ export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool, options: {
         return failed;
       }),
 
-    /** BOOKED → CANCELLED, owing catalog the release of its slot, in one transaction (which also records the event, by trigger). */
-    cancel: (appointment: Appointment, cancellation: Cancellation) =>
+    /**
+     * BOOKED or HELD (as `appointment` was read) → CANCELLED, owing catalog
+     * the release of its slot, in one transaction (which also records the
+     * event of a cancelled booking, by trigger; a cancelled hold was never
+     * booked and is told to no one).
+     */
+    cancel: (appointment: Appointment & { status: 'booked' | 'held' }, cancellation: Cancellation) =>
       prisma.$transaction(async (tx) => {
-        const cancelled = await transition(tx, appointment.id, 'booked', 'cancelled', cancellation);
+        const cancelled = await transition(tx, appointment.id, appointment.status, 'cancelled', cancellation);
         if (cancelled) await oweRelease(tx, appointment.slotId, appointment.id);
         return cancelled;
       }),
@@ -159,8 +192,19 @@ export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool, options: {
       return rows[0];
     },
 
-    /** The BOOKED appointment of the slot, if any (appointment_one_booked_per_slot_key allows one). */
-    findBookedForSlot: (slotId: string) => prisma.appointment.findFirst({ where: { slotId, status: 'booked' } }),
+    /**
+     * HELD appointments whose hold lapsed more than `skewMs` ago by the
+     * booking database's clock (so lapsed by catalog's too), soonest lapsed
+     * first. A literal status, for the partial index (see listPendingOverdue).
+     */
+    listLapsedHolds: (skewMs: number, limit: number) =>
+      prisma.$queryRaw<Appointment[]>`
+        SELECT ${COLUMNS} FROM appointment
+        WHERE status = 'held' AND hold_expire_time < now() - make_interval(secs => ${skewMs}::float8 / 1000)
+        ORDER BY hold_expire_time LIMIT ${limit}`,
+
+    /** The HELD or BOOKED appointment of the slot, if any (appointment_one_holder_per_slot_key allows one). */
+    findHolderOfSlot: (slotId: string) => prisma.appointment.findFirst({ where: { slotId, status: { in: ['held', 'booked'] } } }),
 
     /** One page in (start_time, id) order, after the keyset position if given. */
     listPage: (filter: AppointmentFilter, limit: number, after?: TimeIdKey) =>

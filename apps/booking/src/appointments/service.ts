@@ -1,6 +1,8 @@
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, quote, toPage, UnavailableError, violates, type Page, type TimeIdKey } from '@carebook/server';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, quote, toPage, violates, type Page, type TimeIdKey } from '@carebook/server';
 import type { CallerContext, CatalogGateway, CatalogSlot } from '../catalog-gateway';
 import type { ReleaseDispatcher } from '../releases/dispatcher';
+import { answerOf, answerOfConfirmation, notConfirmable, slotUnavailable, stillSettling } from './answers';
+import type { HoldSettlement } from './hold-settlement';
 import type { Appointment, AppointmentFilter, AppointmentsRepo, Cancellation } from './repo';
 import type { AppointmentSettlement, Settlement } from './settlement';
 import type { SlotGate, TakenSlot } from './slot-gate';
@@ -10,6 +12,11 @@ export interface BookingRequest {
   patientId: string;
   requestId: string;
   reason: string;
+}
+
+export interface HoldRequest extends BookingRequest {
+  /** How long catalog holds the slot. */
+  holdMs: number;
 }
 
 export interface RescheduleRequest {
@@ -30,52 +37,26 @@ export interface AppointmentsDeps {
   repo: AppointmentsRepo;
   catalog: CatalogGateway;
   settlement: AppointmentSettlement;
+  holds: HoldSettlement;
   releases: ReleaseDispatcher;
   /** This process's bookings of one slot, one at a time (slot-gate.ts). */
   gate: SlotGate;
   now?: () => Date;
 }
 
+/** What a booking, hold or reschedule records first. */
+type Intent = { patientId: string; requestId: string; slotId: string; reason: string; replacesAppointmentId: string | null; holdDurationMs: number | null };
+
 const appointmentKey = (a: Appointment): TimeIdKey => [a.startTime.toISOString(), a.id];
 
-const slotOf = (a: Appointment): TakenSlot => ({ id: a.slotId, doctorId: a.doctorId, clinicId: a.clinicId, startTime: a.startTime, endTime: a.endTime });
-
-/** The caller's error when the slot is held by another claim. */
-function slotUnavailable(appointment: Appointment): FailedPreconditionError {
-  return new FailedPreconditionError(`slot ${appointment.slotId} is already booked`, 'SLOT_UNAVAILABLE', {
-    slot_id: appointment.slotId,
-    appointment_id: appointment.id,
-  });
-}
-
-/** The caller's error while an appointment's outcome is not known yet: a retry with the same request_id will tell. */
-function stillSettling(appointment: Appointment): UnavailableError {
-  return new UnavailableError(`appointment ${appointment.id} is being settled; retry shortly with the same request_id`, 'BOOKING_SETTLING', {
-    appointment_id: appointment.id,
-  });
-}
-
-/** The API's answer to a settlement: the appointment if booked, else the error that says why not. */
-function answerOf(settled: Settlement | 'late', appointment: Appointment): Appointment {
-  if (settled === 'late') throw stillSettling(appointment);
-  switch (settled.kind) {
-    case 'booked':
-      return settled.appointment;
-    case 'failed':
-      if (settled.why === 'slot_not_found') throw new NotFoundError('slot', appointment.slotId);
-      throw slotUnavailable(appointment);
-    case 'given_back':
-      if (settled.why === 'replaced_not_booked') {
-        throw new FailedPreconditionError(`appointment ${appointment.replacesAppointmentId} is no longer booked`, 'APPOINTMENT_NOT_BOOKED', {
-          appointment_id: appointment.replacesAppointmentId ?? '',
-        });
-      }
-      if (settled.why === 'slot_conflict') throw slotUnavailable(appointment);
-      throw new FailedPreconditionError(`appointment ${appointment.id} expired before its slot was claimed`, 'BOOKING_EXPIRED', {
-        appointment_id: appointment.id,
-      });
-  }
-}
+const slotOf = (a: Appointment): TakenSlot => ({
+  id: a.slotId,
+  doctorId: a.doctorId,
+  clinicId: a.clinicId,
+  startTime: a.startTime,
+  endTime: a.endTime,
+  modality: a.modality,
+});
 
 /**
  * The booking protocol. Intent first (a PENDING appointment, durable before
@@ -83,7 +64,7 @@ function answerOf(settled: Settlement | 'late', appointment: Appointment): Appoi
  * and an absolute deadline, then BOOKED or FAILED. Whatever is interrupted
  * stays PENDING, and a retry or the reconciler finishes it by the same rules.
  */
-export function appointmentsService({ claimWindowMs, reconcileGraceMs, repo, catalog, settlement, releases, gate, now = () => new Date() }: AppointmentsDeps) {
+export function appointmentsService({ claimWindowMs, reconcileGraceMs, repo, catalog, settlement, holds, releases, gate, now = () => new Date() }: AppointmentsDeps) {
   async function get(id: string): Promise<Appointment> {
     const appointment = await repo.findById(id);
     if (!appointment) throw new NotFoundError('appointment', id);
@@ -98,20 +79,27 @@ export function appointmentsService({ claimWindowMs, reconcileGraceMs, repo, cat
    * Every claim of the appointment carries the same absolute deadline, which
    * catalog alone judges, by its database clock: no clock of this process
    * decides whether it is too late. A claim past it is 'late', and the
-   * appointment is left to the reconciler.
+   * appointment is left to the reconciler. A hold's claim asks catalog to
+   * hold the slot for its duration.
    */
   async function claimAndSettle(appointment: Appointment, caller: CallerContext): Promise<Settlement | 'late'> {
-    const outcome = await catalog.claimSlot(appointment.slotId, appointment.id, claimDeadlineOf(appointment), caller);
+    const holdMs = appointment.holdDurationMs ?? undefined;
+    const outcome = await catalog.claimSlot(appointment.slotId, appointment.id, claimDeadlineOf(appointment), caller, holdMs);
     if (!outcome.claimed && outcome.why === 'late') return 'late';
     // Held now, by this claim or another: later bookings of it here are answered at once.
     if (outcome.claimed || outcome.why === 'taken') gate.markTaken(slotOf(appointment));
-    if (outcome.claimed) return settlement.claimed(appointment);
+    if (outcome.claimed) return settlement.claimed(appointment, outcome.slot);
     return settlement.notClaimed(appointment, outcome.why === 'taken' ? 'slot_taken' : 'slot_not_found');
   }
 
   /** A repeated request_id: answer as the first request was answered, finishing it if it was interrupted. */
-  async function resume(existing: Appointment, intent: { slotId: string; reason: string; replacesAppointmentId: string | null }, caller: CallerContext) {
-    if (existing.slotId !== intent.slotId || existing.replacesAppointmentId !== intent.replacesAppointmentId || existing.reason !== intent.reason) {
+  async function resume(existing: Appointment, intent: Omit<Intent, 'patientId' | 'requestId'>, caller: CallerContext) {
+    const same =
+      existing.slotId === intent.slotId &&
+      existing.replacesAppointmentId === intent.replacesAppointmentId &&
+      existing.reason === intent.reason &&
+      existing.holdDurationMs === intent.holdDurationMs;
+    if (!same) {
       throw new FailedPreconditionError(`request_id ${quote(existing.requestId)} was used for another request`, 'REQUEST_ID_REUSED', {
         appointment_id: existing.id,
       });
@@ -143,10 +131,7 @@ export function appointmentsService({ claimWindowMs, reconcileGraceMs, repo, cat
    * fails at once without a claim; the FAILED record still answers retries
    * of this request_id.
    */
-  function recordAndClaim(
-    intent: { patientId: string; requestId: string; slotId: string; reason: string; replacesAppointmentId: string | null },
-    caller: CallerContext,
-  ): Promise<Appointment> {
+  function recordAndClaim(intent: Intent, caller: CallerContext): Promise<Appointment> {
     return gate.turn(intent.slotId, async (known) => {
       let slot: TakenSlot & { open: boolean };
       try {
@@ -167,6 +152,7 @@ export function appointmentsService({ claimWindowMs, reconcileGraceMs, repo, cat
           clinicId: slot.clinicId,
           startTime: slot.startTime,
           endTime: slot.endTime,
+          modality: slot.modality,
           status: slot.open ? 'pending' : 'failed',
         });
       } catch (err) {
@@ -207,8 +193,9 @@ export function appointmentsService({ claimWindowMs, reconcileGraceMs, repo, cat
     return get(appointment.id);
   }
 
-  function assertUpcomingBooking(appointment: Appointment): void {
-    if (appointment.status !== 'booked') {
+  /** Asserts the appointment is in one of the `wanted` states (else APPOINTMENT_NOT_BOOKED) and has not started. */
+  function assertUpcoming<S extends Appointment['status']>(appointment: Appointment, wanted: readonly S[]): asserts appointment is Appointment & { status: S } {
+    if (!(wanted as readonly Appointment['status'][]).includes(appointment.status)) {
       throw new FailedPreconditionError(`appointment ${appointment.id} is ${appointment.status}, not booked`, 'APPOINTMENT_NOT_BOOKED', {
         appointment_id: appointment.id,
         status: appointment.status,
@@ -220,15 +207,15 @@ export function appointmentsService({ claimWindowMs, reconcileGraceMs, repo, cat
   }
 
   /**
-   * Cancels a booked future appointment and opens its slot; cancelling again
-   * returns it unchanged. A PENDING one is settled first, then cancelled if
-   * it turned out BOOKED.
+   * Cancels a booked or held future appointment and opens its slot;
+   * cancelling again returns it unchanged. A PENDING one is settled first,
+   * then cancelled if it turned out BOOKED or HELD.
    */
   async function cancel(id: string, cancellation: Cancellation, caller: CallerContext): Promise<Appointment> {
     let appointment = await get(id);
     if (appointment.status === 'pending') appointment = await settlePending(appointment, caller);
     if (appointment.status === 'cancelled') return appointment;
-    assertUpcomingBooking(appointment);
+    assertUpcoming(appointment, ['booked', 'held']);
     const cancelled = await repo.cancel(appointment, cancellation);
     if (!cancelled) return cancel(id, cancellation, caller); // changed under us: answer by its new state
     await releases.deliverNow(cancelled.slotId, cancelled.id, caller);
@@ -246,17 +233,38 @@ export function appointmentsService({ claimWindowMs, reconcileGraceMs, repo, cat
      * costs one statement less.
      */
     book: (request: BookingRequest, caller: CallerContext): Promise<Appointment> =>
-      recordAndClaim({ ...request, replacesAppointmentId: null }, caller),
+      recordAndClaim({ ...request, replacesAppointmentId: null, holdDurationMs: null }, caller),
+
+    /** Holds a slot until catalog's now() plus `holdMs`, as `book` books one: the same protocol, with the claim a hold. */
+    hold: ({ holdMs, ...request }: HoldRequest, caller: CallerContext): Promise<Appointment> =>
+      recordAndClaim({ ...request, replacesAppointmentId: null, holdDurationMs: holdMs }, caller),
+
+    /**
+     * Turns a HELD appointment into a BOOKED one while its hold runs;
+     * confirming a BOOKED one returns it unchanged. A PENDING one is settled
+     * first. HOLD_EXPIRED once the hold lapsed, APPOINTMENT_NOT_HELD for one
+     * that was never held or was cancelled.
+     */
+    async confirm(id: string, caller: CallerContext): Promise<Appointment> {
+      let appointment = await get(id);
+      if (appointment.status === 'pending') appointment = await settlePending(appointment, caller);
+      if (appointment.status === 'booked') return appointment;
+      if (appointment.status !== 'held') throw notConfirmable(appointment);
+      const outcome = await holds.confirm(appointment, caller);
+      // Not confirmed: the slot went back or to another claim; a booking of it here asks catalog again.
+      if (outcome.kind === 'not_booked') gate.forget(appointment.slotId);
+      return answerOfConfirmation(outcome);
+    },
 
     cancel,
 
     /** Moves a booked appointment to another slot; returns the new appointment. */
     async reschedule(request: RescheduleRequest, caller: CallerContext): Promise<Appointment> {
       const current = await get(request.id);
-      const intent = { slotId: request.newSlotId, reason: current.reason, replacesAppointmentId: current.id };
+      const intent = { slotId: request.newSlotId, reason: current.reason, replacesAppointmentId: current.id, holdDurationMs: null };
       const existing = await repo.findByRequest(current.patientId, request.requestId);
       if (existing) return resume(existing, intent, caller);
-      assertUpcomingBooking(current);
+      assertUpcoming(current, ['booked']);
       if (request.newSlotId === current.slotId) {
         throw new InvalidArgumentError([{ field: 'new_slot_id', description: "is the appointment's current slot" }]);
       }

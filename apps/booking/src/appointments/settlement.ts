@@ -1,6 +1,6 @@
 import { UnavailableError, violates } from '@carebook/server';
 import type { Logger } from 'pino';
-import type { CatalogGateway } from '../catalog-gateway';
+import type { CatalogGateway, CatalogSlot } from '../catalog-gateway';
 import type { ConflictsRepo } from '../conflicts/repo';
 import type { ReleaseDispatcher } from '../releases/dispatcher';
 import type { Appointment, AppointmentsRepo } from './repo';
@@ -8,6 +8,7 @@ import type { Appointment, AppointmentsRepo } from './repo';
 /**
  * How settling a PENDING appointment ended:
  * - booked: its claim made it BOOKED (finishing a reschedule);
+ * - held: its claim, a hold, made it HELD;
  * - failed: the slot was not claimed for it (taken, or unknown to catalog);
  * - given_back: FAILED while its claim may hold the slot, so a release is
  *   owed: the appointment it replaces is no longer booked, it was settled
@@ -16,7 +17,7 @@ import type { Appointment, AppointmentsRepo } from './repo';
  *   might have landed.
  */
 export type Settlement =
-  | { kind: 'booked'; appointment: Appointment }
+  | { kind: 'booked' | 'held'; appointment: Appointment }
   | { kind: 'failed'; why: 'slot_taken' | 'slot_not_found' }
   | { kind: 'given_back'; why: 'replaced_not_booked' | 'settled_before_claim' | 'slot_conflict' | 'overdue' };
 
@@ -34,21 +35,28 @@ export function appointmentSettlement(repo: AppointmentsRepo, conflicts: Conflic
   }
 
   /**
-   * Our claim won in catalog, yet booking already has a BOOKED appointment for
-   * the slot: catalog had let go of that appointment's claim. The conflict is
-   * recorded (and logged) once, for the resolver to claim the slot back for
-   * the booked appointment; this claim is given back.
+   * Our claim won in catalog, yet booking already has another appointment
+   * holding the slot. A BOOKED `holder` means catalog had let go of its
+   * claim: the conflict is recorded (and logged) once, for the resolver to
+   * claim the slot back for it. Either way this claim is given back.
    */
-  async function slotConflict(appointment: Appointment): Promise<Settlement> {
-    const holder = await repo.findBookedForSlot(appointment.slotId);
-    if (holder && (await conflicts.record(holder.id, appointment.slotId))) {
+  async function slotConflict(appointment: Appointment, holder: Appointment | null): Promise<Settlement> {
+    if (holder?.status === 'booked' && (await conflicts.record(holder.id, appointment.slotId))) {
       log.warn({ appointmentId: holder.id, slotId: appointment.slotId, strayClaimId: appointment.id }, 'slot taken from a booked appointment');
     }
     return giveBack(appointment, 'slot_conflict');
   }
 
-  /** PENDING → BOOKED (or, for a reschedule, the old one CANCELLED with it); undefined when the appointment was no longer pending. */
-  async function book(appointment: Appointment): Promise<Settlement | undefined> {
+  /**
+   * PENDING → as catalog holds the slot for it: HELD until the hold's expiry,
+   * or BOOKED (for a reschedule, the old one CANCELLED with it); undefined
+   * when the appointment was no longer pending.
+   */
+  async function book(appointment: Appointment, slot: CatalogSlot): Promise<Settlement | undefined> {
+    if (slot.holdExpireTime) {
+      const held = await repo.markHeld(appointment.id, slot.holdExpireTime);
+      return held && { kind: 'held', appointment: held };
+    }
     if (!appointment.replacesAppointmentId) {
       const booked = await repo.markBooked(appointment.id);
       return booked && { kind: 'booked', appointment: booked };
@@ -61,20 +69,35 @@ export function appointmentSettlement(repo: AppointmentsRepo, conflicts: Conflic
     return result.why === 'replaced_not_booked' ? giveBack(appointment, 'replaced_not_booked') : undefined;
   }
 
-  /** The claim on the appointment's slot succeeded. */
-  async function claimed(appointment: Appointment): Promise<Settlement> {
-    let settled: Settlement | undefined;
-    try {
-      settled = await book(appointment);
-    } catch (err) {
-      if (violates(err, 'appointment_one_booked_per_slot_key')) return slotConflict(appointment);
-      throw err;
+  /**
+   * Settles the appointment by catalog's grant of `slot`. Another appointment
+   * may still hold the slot here: a HELD one whose hold lapsed (catalog's
+   * grant proves it holds nothing there now) is settled EXPIRED first, and the
+   * settle tried again; a BOOKED one is a slot conflict.
+   */
+  async function settleGranted(appointment: Appointment, slot: CatalogSlot): Promise<Settlement | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await book(appointment, slot);
+      } catch (err) {
+        if (!violates(err, 'appointment_one_holder_per_slot_key')) throw err;
+        const holder = await repo.findHolderOfSlot(appointment.slotId);
+        if (holder?.status !== 'held' || attempt > 1) return slotConflict(appointment, holder);
+        await repo.expireHold(holder);
+        await releases.deliverNow(holder.slotId, holder.id);
+        log.info({ appointmentId: holder.id, slotId: holder.slotId, claimId: appointment.id }, 'lapsed hold expired by a later claim');
+      }
     }
+  }
+
+  /** The claim on the appointment's slot succeeded: catalog holds `slot` for it. */
+  async function claimed(appointment: Appointment, slot: CatalogSlot): Promise<Settlement> {
+    const settled = await settleGranted(appointment, slot);
     if (settled) return settled;
-    // No longer pending: a concurrent retry booked it, or the reconciler
+    // No longer pending: a concurrent retry settled it, or the reconciler
     // settled it as FAILED before the claim came through.
     const current = await repo.findById(appointment.id);
-    if (current?.status === 'booked') return { kind: 'booked', appointment: current };
+    if (current?.status === 'booked' || current?.status === 'held') return { kind: current.status, appointment: current };
     log.warn({ appointmentId: appointment.id, slotId: appointment.slotId }, 'claim arrived after the appointment was settled; giving the slot back');
     return giveBack(appointment, 'settled_before_claim');
   }
@@ -102,7 +125,7 @@ export function appointmentSettlement(repo: AppointmentsRepo, conflicts: Conflic
         await repo.markFailed(appointment.id);
         return { kind: 'failed', why: 'slot_not_found' };
       }
-      if (slot.claimId === appointment.id) return claimed(appointment);
+      if (slot.claimId === appointment.id) return claimed(appointment, slot);
       // A taken slot whose claim catalog did not show cannot be judged: the
       // claim may be this appointment's (catalog shows claims only to the
       // internal credential). Left PENDING rather than failed wrongly.

@@ -1,3 +1,5 @@
+import type { Modality } from './modality';
+
 /** What booking knows of a slot it has seen taken: enough to record a FAILED appointment for it. */
 export interface TakenSlot {
   id: string;
@@ -5,6 +7,7 @@ export interface TakenSlot {
   clinicId: string;
   startTime: Date;
   endTime: Date;
+  modality: Modality;
 }
 
 /**

@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import type { Appointment } from '../appointments/repo';
 import type { BookingPrisma } from '../db';
 import { eventsAfter } from '../events/repo';
 import { markRoomsUnwanted, recordWantedRooms, type RoomValidity } from './repo';
@@ -15,7 +14,6 @@ import { roomPlanOf } from './room-plan';
 export interface RecorderOptions extends RoomValidity {
   /** Events applied per transaction. */
   batchSize: number;
-  isVideo: (appointment: Appointment) => boolean;
 }
 
 /** The cursor's row in appointment_event_cursor, made by the migration. */
@@ -45,7 +43,7 @@ export function consultationRecorder(prisma: BookingPrisma, log: Logger, options
       // Positions are dense; a jump means retention deleted events this
       // consumer never read (it was stopped for longer than the retention).
       if (events[0].position > from + 1) log.error({ from: from + 1, to: events[0].position - 1 }, 'consultation rooms: feed events lost to retention');
-      const plan = roomPlanOf(events, options.isVideo);
+      const plan = roomPlanOf(events);
       const changed = (await recordWantedRooms(tx, plan.wanted, options)) + (await markRoomsUnwanted(tx, plan.unwanted));
       await tx.$executeRaw`
         UPDATE appointment_event_cursor SET position = ${events[events.length - 1].position}::bigint, update_time = now()

@@ -2,6 +2,7 @@ import type { Appointment } from '../appointments/repo';
 import { appointmentFromSnapshot } from '../events/handlers';
 import type { StoredEvent } from '../events/repo';
 import type { WantedRoom } from './repo';
+import { isVideo } from './video';
 
 // What a run of feed events means for consultation rooms, decided without
 // I/O. Only BOOKED and RESCHEDULED events make rooms: an appointment that was
@@ -20,7 +21,7 @@ export interface RoomPlan {
  * wanted room before revoking the unwanted ones ends as applying the events
  * one by one would.
  */
-export function roomPlanOf(events: StoredEvent[], isVideo: (appointment: Appointment) => boolean): RoomPlan {
+export function roomPlanOf(events: StoredEvent[]): RoomPlan {
   const plan: RoomPlan = { wanted: [], unwanted: [] };
   const want = (appointment: Appointment) => {
     if (isVideo(appointment)) plan.wanted.push({ appointmentId: appointment.id, startTime: appointment.startTime, endTime: appointment.endTime });

@@ -1,6 +1,7 @@
 import { FailedPreconditionError, NotFoundError } from '@carebook/server';
 import type { Appointment, AppointmentsRepo } from '../appointments/repo';
 import type { Consultation, ConsultationsRepo, PatientRoom } from './repo';
+import { isVideo } from './video';
 
 // What the API shows of consultation rooms: the patient's link on the
 // appointment, and everything, the doctor's link included, to clinic staff
@@ -12,13 +13,12 @@ export type ConsultationView = Pick<Consultation, 'status'> & Partial<Pick<Consu
 export interface ConsultationsDeps {
   rooms: ConsultationsRepo;
   appointments: Pick<AppointmentsRepo, 'findById'>;
-  isVideo: (appointment: Appointment) => boolean;
 }
 
 /** Only a booked video appointment shows a room; a cancelled one's room may not be revoked yet, but is no longer the patient's. */
-const mayHaveRoom = (appointment: Appointment, isVideo: ConsultationsDeps['isVideo']) => appointment.status === 'booked' && isVideo(appointment);
+const mayHaveRoom = (appointment: Appointment) => appointment.status === 'booked' && isVideo(appointment);
 
-export function consultationsService({ rooms, appointments, isVideo }: ConsultationsDeps) {
+export function consultationsService({ rooms, appointments }: ConsultationsDeps) {
   return {
     /** The consultation of a video appointment, for staff. */
     async get(appointmentId: string): Promise<ConsultationView> {
@@ -40,7 +40,7 @@ export function consultationsService({ rooms, appointments, isVideo }: Consultat
 
     /** The patient's rooms of these appointments, by appointment id; a query only when one of them may have a room. */
     async patientRoomsOf(list: Appointment[]): Promise<Map<string, PatientRoom>> {
-      const ids = list.filter((a) => mayHaveRoom(a, isVideo)).map((a) => a.id);
+      const ids = list.filter(mayHaveRoom).map((a) => a.id);
       return new Map((await rooms.readyRoomsOf(ids)).map((room) => [room.appointmentId, room]));
     },
   };

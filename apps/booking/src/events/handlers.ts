@@ -15,12 +15,20 @@ type EventHandlers = Pick<Handlers<BookingServiceService>, 'listAppointmentEvent
 const MAX_PAGE_SIZE = 1000;
 const DEFAULT_PAGE_SIZE = 100;
 
-const TIME_FIELDS = new Set<keyof Appointment>(['startTime', 'endTime', 'createTime', 'updateTime']);
+const TIME_FIELDS = new Set<keyof Appointment>(['startTime', 'endTime', 'createTime', 'updateTime', 'holdExpireTime']);
+
+/**
+ * Columns added after an event was written are absent from its snapshot:
+ * their value for the rows that existed then. Every appointment before
+ * modalities was in person (migration 20261202020200_appointment_modality);
+ * the hold columns are null for them.
+ */
+const BEFORE_COLUMN: Partial<Record<keyof Appointment, unknown>> = { modality: 'in_person', holdDurationMs: null, holdExpireTime: null };
 
 /** An appointment from its to_jsonb() snapshot: columns back to fields, timestamps back to Dates. */
 export function appointmentFromSnapshot(snapshot: Record<string, unknown>): Appointment {
   const entries = Object.entries(APPOINTMENT_FIELDS).map(([field, column]) => {
-    const value = snapshot[column];
+    const value = column in snapshot ? snapshot[column] : BEFORE_COLUMN[field as keyof Appointment];
     return [field, TIME_FIELDS.has(field as keyof Appointment) && typeof value === 'string' ? new Date(value) : value];
   });
   return Object.fromEntries(entries) as Appointment;

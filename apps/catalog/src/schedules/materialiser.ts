@@ -128,7 +128,7 @@ export function slotMaterialiser(prisma: CatalogPrisma, options: MaterialiserOpt
     const orphanedClaimed = await tx.$queryRaw<Slot[]>`
       WITH candidate AS (${candidates})
       SELECT ${SLOT_COLUMNS} FROM slot s
-      WHERE s.schedule_id = ${id}::uuid AND s.status = 'booked' AND s.start_time > ${now}::timestamptz
+      WHERE s.schedule_id = ${id}::uuid AND s.status <> 'open' AND s.start_time > ${now}::timestamptz
         AND NOT EXISTS (SELECT 1 FROM candidate c WHERE ${sameSlot})
       ORDER BY s.start_time`;
     const through = schedule.validUntil ? minDate(last, schedule.validUntil) : last;

@@ -146,7 +146,7 @@ export function schedulesRepo(prisma: CatalogPrisma) {
       // reading the claimed ones and deleting the open ones.
       await tx.$queryRaw`SELECT 1 FROM slot WHERE schedule_id = ${id}::uuid AND start_time > ${now}::timestamptz FOR UPDATE`;
       const claimed = await tx.slot.findMany({
-        where: { scheduleId: id, status: 'booked', startTime: { gt: now } },
+        where: { scheduleId: id, status: { not: 'open' }, startTime: { gt: now } },
         orderBy: { startTime: 'asc' },
       });
       await tx.slot.deleteMany({ where: { scheduleId: id, status: 'open', startTime: { gt: now } } });

@@ -11,6 +11,7 @@ export const SLOT_FIELDS: ColumnsOf<Slot> = {
   endTime: 'end_time',
   status: 'status',
   claimId: 'claim_id',
+  holdExpireTime: 'hold_expire_time',
   createTime: 'create_time',
   updateTime: 'update_time',
   scheduleId: 'schedule_id',

@@ -17,6 +17,15 @@ const MAX_SEARCH_WINDOW_MS = 31 * 24 * HOUR_MS;
 const MAX_SLOTS_PER_BATCH = 1000;
 // FindNextAvailable looks this far ahead of `after`, so its query stays bounded.
 const NEXT_AVAILABLE_HORIZON_MS = 90 * 24 * HOUR_MS;
+// A hold is short: minutes between choosing a slot and confirming it.
+// booking offers up to 15 minutes; catalog leaves it room to offer more.
+const MAX_HOLD_MS = HOUR_MS;
+
+const statusMessage: Record<Slot['status'], SlotStatus> = {
+  open: SlotStatus.SLOT_STATUS_OPEN,
+  booked: SlotStatus.SLOT_STATUS_BOOKED,
+  held: SlotStatus.SLOT_STATUS_HELD,
+};
 
 /** Who sees a slot: its claim id is shown only to internal callers (booking), as it is the appointment's id. */
 export interface SlotViewer {
@@ -34,8 +43,9 @@ export function toSlotMessage(s: Slot & Partial<SlotNames>, viewer: SlotViewer):
     clinicId: s.clinicId,
     startTime: s.startTime,
     endTime: s.endTime,
-    status: s.status === 'open' ? SlotStatus.SLOT_STATUS_OPEN : SlotStatus.SLOT_STATUS_BOOKED,
+    status: statusMessage[s.status],
     claimId: viewer.internalCaller ? (s.claimId ?? '') : '',
+    holdExpireTime: s.holdExpireTime ?? undefined,
     createTime: s.createTime,
     updateTime: s.updateTime,
     doctorDisplayName: s.doctorDisplayName ?? '',
@@ -127,8 +137,9 @@ export function slotHandlers(slots: SlotsService, tokens: PageTokens, now: () =>
       const claimId = v.uuid('claim_id', request.claimId);
       // The caller's absolute deadline; without one, the call's own deadline.
       const deadline = v.optionalTimestamp('deadline', request.deadline) ?? ctx.deadline;
+      const holdMs = v.optionalDurationMs('hold_duration', request.holdDuration, { maxMs: MAX_HOLD_MS, describe: 'more than 0 and at most 1 hour' });
       v.done();
-      return { slot: toSlotMessage(await slots.claim(slotId, claimId, deadline), ctx) };
+      return { slot: toSlotMessage(await slots.claim(slotId, claimId, deadline, holdMs), ctx) };
     },
 
     async releaseSlot(request, ctx) {

@@ -2,7 +2,7 @@ import { preparedByText, queryPrepared, type SqlPool } from '@carebook/server';
 import type { CatalogPrisma } from '../db';
 import type { Modality, Prisma, Slot } from '../generated/prisma/client';
 import { nextAvailableSql, searchSlotsSql, type NextAvailableSearch, type SlotKeyset, type SlotSearch } from './search-sql';
-import { CLAIM, NAMED_SLOT_BY_ID, RELEASE } from './statements';
+import { CLAIM, HOLD, NAMED_SLOT_BY_ID, RELEASE } from './statements';
 
 export type { Slot };
 export type { NextAvailableSearch, SlotSearch };
@@ -17,6 +17,9 @@ export interface SlotNames {
 
 /** A slot with its doctor's and clinic's names. */
 export type NamedSlot = Slot & SlotNames;
+
+/** A slot as GetSlot reads it: named, and whether its hold has lapsed by the database's clock. */
+export type ReadSlot = NamedSlot & { holdLapsed: boolean };
 
 export interface SlotInterval {
   startTime: Date;
@@ -57,8 +60,8 @@ export function slotsRepo(prisma: CatalogPrisma, sql: SqlPool) {
     findById: (id: string) => prisma.slot.findUnique({ where: { id } }),
 
     /** The slot with its doctor's and clinic's names (one joined query: GetSlot is on every booking's path). */
-    async findNamedById(id: string): Promise<NamedSlot | undefined> {
-      return (await queryPrepared<NamedSlot>(sql, NAMED_SLOT_BY_ID, [id]))[0];
+    async findNamedById(id: string): Promise<ReadSlot | undefined> {
+      return (await queryPrepared<ReadSlot>(sql, NAMED_SLOT_BY_ID, [id]))[0];
     },
 
     /** Open slots matching the search, in (start_time, id) order, after the keyset position (search-sql.ts). */
@@ -74,11 +77,15 @@ export function slotsRepo(prisma: CatalogPrisma, sql: SqlPool) {
      * the others re-check the WHERE clause against the booked row and match
      * nothing. The caller's deadline is part of the condition, re-checked
      * after any row-lock wait, so no claim lands after its caller gave up
-     * (the booking reconciler relies on that). Returns the claimed slot, or
-     * undefined if the claim lost or came too late.
+     * (the booking reconciler relies on that). A hold past its expiry counts
+     * as open, so a lapsed hold needs no sweeper to be claimed again. With
+     * `holdMs` the slot is held until the database's now() plus that, instead
+     * of booked. Returns the claimed slot, or undefined if the claim lost or
+     * came too late.
      */
-    async claim(slotId: string, claimId: string, deadline: Date | undefined): Promise<Slot | undefined> {
-      return (await queryPrepared<Slot>(sql, CLAIM, [slotId, claimId, deadline ?? null]))[0];
+    async claim(slotId: string, claimId: string, deadline: Date | undefined, holdMs?: number): Promise<Slot | undefined> {
+      const [statement, values] = holdMs === undefined ? [CLAIM, [slotId, claimId, deadline ?? null]] : [HOLD, [slotId, claimId, deadline ?? null, holdMs]];
+      return (await queryPrepared<Slot>(sql, statement, values))[0];
     },
 
     /** Why a claim matched nothing: the slot is unknown, or the deadline has passed by the database's clock (else another claim holds it). */
@@ -88,6 +95,20 @@ export function slotsRepo(prisma: CatalogPrisma, sql: SqlPool) {
                coalesce(clock_timestamp() >= ${deadline ?? null}::timestamptz, false) AS late`;
       return row;
     },
+
+    /**
+     * Opens up to `limit` slots whose hold lapsed, so that search (which reads
+     * open slots only) shows them again. Correctness never waits for it: a
+     * claim treats a lapsed hold as open already. SKIP LOCKED leaves a slot
+     * being claimed to its claim; the UPDATE's own WHERE re-checks the lapse.
+     * Returns how many were opened.
+     */
+    reopenLapsedHolds: (limit: number) =>
+      prisma.$executeRaw`
+        UPDATE slot SET status = 'open', claim_id = NULL, hold_expire_time = NULL, update_time = now()
+        WHERE id IN (SELECT id FROM slot WHERE status = 'held' AND hold_expire_time <= now()
+                     ORDER BY hold_expire_time LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+          AND status = 'held' AND hold_expire_time <= now()`,
 
     /** Opens the slot if `claimId` holds it. Returns the opened slot, or undefined if it did not hold it. */
     async release(slotId: string, claimId: string): Promise<Slot | undefined> {

@@ -11,9 +11,14 @@ import {
 } from '@carebook/server';
 import type { DoctorsService } from '../doctors/service';
 import type { Modality } from '../modality';
-import type { NamedSlot, NextAvailableSearch, Slot, SlotInterval, SlotSearch, SlotsRepo } from './repo';
+import type { NamedSlot, NextAvailableSearch, ReadSlot, Slot, SlotInterval, SlotSearch, SlotsRepo } from './repo';
 
 const slotKey = (s: Slot): TimeIdKey => [s.startTime.toISOString(), s.id];
+
+/** The slot as it stands: a hold that lapsed (by the database's clock) is an open slot, as every claim treats it. */
+function asItStands({ holdLapsed, ...slot }: ReadSlot): NamedSlot {
+  return holdLapsed ? { ...slot, status: 'open', claimId: null, holdExpireTime: null } : slot;
+}
 
 /** Business rules for slots; the claim and release are the only writers of slot status. */
 export function slotsService(repo: SlotsRepo, doctors: DoctorsService) {
@@ -40,11 +45,11 @@ export function slotsService(repo: SlotsRepo, doctors: DoctorsService) {
   return {
     get,
 
-    /** The slot with its doctor's and clinic's names; NOT_FOUND if unknown. */
+    /** The slot with its doctor's and clinic's names, a lapsed hold shown as open; NOT_FOUND if unknown. */
     async getNamed(id: string): Promise<NamedSlot> {
       const slot = await repo.findNamedById(id);
       if (!slot) throw new NotFoundError('slot', id);
-      return slot;
+      return asItStands(slot);
     },
 
     /**
@@ -86,16 +91,22 @@ export function slotsService(repo: SlotsRepo, doctors: DoctorsService) {
     /** The earliest open slot of each matching doctor, earliest first. */
     nextAvailable: (search: NextAvailableSearch): Promise<NamedSlot[]> => repo.nextAvailable(search),
 
-    /** Claims the slot for `claimId`; SLOT_UNAVAILABLE if another claim holds it. Nothing changes after `deadline`. */
-    async claim(slotId: string, claimId: string, deadline: Date | undefined): Promise<Slot> {
-      const claimed = await repo.claim(slotId, claimId, deadline);
+    /**
+     * Claims the slot for `claimId`, booked, or held for `holdMs`;
+     * SLOT_UNAVAILABLE if another claim holds it. Nothing changes after `deadline`.
+     */
+    async claim(slotId: string, claimId: string, deadline: Date | undefined, holdMs?: number): Promise<Slot> {
+      const claimed = await repo.claim(slotId, claimId, deadline, holdMs);
       if (claimed) return claimed;
       // Why it was refused, by the same clock the claim was judged by: the database's.
       const refusal = await repo.claimRefusal(slotId, deadline);
       if (!refusal.found) throw new NotFoundError('slot', slotId);
       if (refusal.late) throw new DeadlineExceededError(`the deadline passed before slot ${slotId} was claimed`, 'CLAIM_DEADLINE_PASSED', { slot_id: slotId });
-      throw new FailedPreconditionError(`slot ${slotId} is already booked`, 'SLOT_UNAVAILABLE', { slot_id: slotId });
+      throw new FailedPreconditionError(`slot ${slotId} is taken by another claim`, 'SLOT_UNAVAILABLE', { slot_id: slotId });
     },
+
+    /** Opens slots whose hold lapsed, up to `limit`, so that search shows them again; returns how many. */
+    reopenLapsedHolds: (limit: number): Promise<number> => repo.reopenLapsedHolds(limit),
 
     /** Opens the slot held by `claimId`. A no-op if it is open; CLAIM_MISMATCH if another claim holds it. */
     async release(slotId: string, claimId: string): Promise<Slot> {
