@@ -1,5 +1,5 @@
 import type { Appointment } from '@carebook/proto/booking';
-import type { Clinic, Doctor } from '@carebook/proto/catalog';
+import { Modality, type Clinic, type Doctor } from '@carebook/proto/catalog';
 import type { OutgoingMessage } from '../channels/port';
 import type { SkipReason } from '../feed/event-plan';
 import type { MessageFacts } from '../messages/facts';
@@ -37,6 +37,20 @@ async function appointmentStillDue(lookups: SendLookups, row: SendableRow): Prom
   return stale ? skip(stale) : ok(appointment.value);
 }
 
+/**
+ * Tries that a message about a video appointment waits for its room, so as
+ * to carry the link: 1 s, 2 s and 4 s or so (retry-policy.ts). booking makes
+ * the room from the same feed event, normally within milliseconds; while
+ * the video provider fails, the message goes without the link after these.
+ */
+const ROOM_WAIT_ATTEMPTS = 3;
+
+/** Why the message waits for the appointment's consultation room, if it does. */
+function roomPending(row: SendableRow, appointment: Appointment): Stop | undefined {
+  const waits = appointment.modality === Modality.MODALITY_VIDEO && row.kind !== 'cancellation' && !appointment.consultation?.joinUrl;
+  return waits && row.attempts < ROOM_WAIT_ATTEMPTS ? retry('booking: the video consultation room is not made yet') : undefined;
+}
+
 /** The patient's name and address on the row's channel, if they have one and consent. */
 async function recipient(lookups: SendLookups, row: SendableRow): Promise<Step<{ name: string; to: string }>> {
   const patient = await lookups.patient(row.patientId);
@@ -67,8 +81,7 @@ function composeMessage(row: SendableRow, appointment: Appointment, to: { name: 
     startTime: row.appointmentStartTime,
     ...(row.previousStartTime && { previousStartTime: row.previousStartTime }),
     ...(row.kind === 'cancellation' && appointment.cancelReason && { cancelReason: appointment.cancelReason }),
-    // The room as booking shows it now: made after the booking, so a
-    // message sent before it exists goes without it (the reminders carry it).
+    // The room as booking shows it now (roomPending waited a little for it).
     ...(appointment.consultation?.joinUrl && { joinUrl: appointment.consultation.joinUrl }),
   };
   const { subject, text } = renderMessage(facts, row.channel);
@@ -80,6 +93,8 @@ function composeMessage(row: SendableRow, appointment: Appointment, to: { name: 
 export async function prepareMessage(lookups: SendLookups, row: SendableRow): Promise<Step<OutgoingMessage>> {
   const appointment = await appointmentStillDue(lookups, row);
   if (appointment.kind !== 'ok') return appointment;
+  const waiting = roomPending(row, appointment.value);
+  if (waiting) return waiting;
   const to = await recipient(lookups, row);
   if (to.kind !== 'ok') return to;
   const where = await place(lookups, appointment.value);
