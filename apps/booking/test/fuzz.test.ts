@@ -5,11 +5,11 @@
 // unchanged. FUZZ_SEED, FUZZ_TIME_MS, FUZZ_PATH and FUZZ_REPORT=1: see
 // libs/testing/src/fuzz.
 
-import { status, type Client } from '@grpc/grpc-js';
+import { Metadata, status, type Client } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BookingServiceService as Booking, ConsultationStatus } from '@carebook/proto/booking';
 import { Modality } from '@carebook/proto/catalog';
-import { callRaw, createRawClient, fuzzServices, fuzzSettingsFromEnv, fuzzTarget, type FuzzTarget, type RawReply } from '@carebook/testing';
+import { callRaw, createRawClient, fuzzServices, fuzzSettingsFromEnv, fuzzTarget, TEST_BOOKING_INTERNAL_TOKEN, type FuzzTarget, type RawReply } from '@carebook/testing';
 import { consecutiveSlots, hoursFromNow, startCatalogUnderTest } from '../../catalog/test/harness';
 import { createPatient, createSchedule, newRequestId } from './booking-fixtures';
 import { untilConsultation } from './consultation-fixtures';
@@ -66,12 +66,26 @@ async function seedBooking(s: BookingUnderTest) {
   };
 }
 
-/** Every BookingService RPC with a valid request from the fixtures; the writing ones are idempotent, so they stay valid. */
+/** The metadata of the event feed: the internal credential, so the fuzz reaches its validation. */
+const feedMetadata = () => {
+  const metadata = new Metadata();
+  metadata.set('authorization', `Bearer ${TEST_BOOKING_INTERNAL_TOKEN}`);
+  return metadata;
+};
+
+/**
+ * Every unary BookingService RPC with a valid request from the fixtures; the
+ * writing ones are idempotent, so they stay valid. WatchAppointmentEvents,
+ * the one stream, takes the same cursor as ListAppointmentEvents and is
+ * refused by the same checks (event-feed.test.ts).
+ */
 function bookingTargets(): FuzzTarget[] {
   const f = fixtures;
   return [
     fuzzTarget(Booking.createPatient, () => ({ patient: f.patient })),
     fuzzTarget(Booking.getPatient, () => ({ id: f.patient.id })),
+    fuzzTarget(Booking.updatePatient, () => ({ patient: f.patient, updateMask: ['display_name', 'email', 'sms_reminders'] })),
+    fuzzTarget(Booking.listAppointmentEvents, () => ({ afterPosition: 0, pageSize: 10 }), feedMetadata),
     fuzzTarget(Booking.bookAppointment, () => ({ slotId: f.slots[0].id, patientId: f.patient.id, requestId: f.booked.requestId, reason: 'check-up' })),
     fuzzTarget(Booking.getAppointment, () => ({ id: f.listed.appointment.id })),
     fuzzTarget(Booking.listAppointments, () => f.listing),
