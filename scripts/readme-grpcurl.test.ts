@@ -1,6 +1,7 @@
 // The README's grpcurl walk-through, run as written: its shell blocks, with
-// the addresses 127.0.0.1:50051/50052 pointed at a catalog and a booking
-// started here over real PostgreSQL, run one after the other in one bash (the
+// the addresses 127.0.0.1:50051/50052/50053 pointed at a catalog and a booking
+// started here over real PostgreSQL, and a notifications process sending to
+// the mail sink `npm start` uses (writing .eml files into .data/mail), run one after the other in one bash (the
 // blocks pass ids on in shell variables) inside a temporary directory that
 // stands in for the repository root. Needs grpcurl, jq, bash and GNU date;
 // where one is missing the tests are skipped and say so.
@@ -11,7 +12,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBookingUnderTest, type BookingUnderTest } from '../apps/booking/test/harness';
-import { TEST_INTERNAL_TOKEN } from '@carebook/testing';
+import { createLogger } from '@carebook/server';
+import { createTestDatabase, freePort, startServiceProcess, TEST_INTERNAL_TOKEN, type ServiceProcess } from '@carebook/testing';
+import { startMailSink, type MailSink } from './mail-sink';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -56,13 +59,13 @@ interface WalkThrough {
  * under pipefail and errtrace records every failing command, including one
  * piped into jq or inside $(…).
  */
-function walkThroughScript(blocks: string[], catalog: string, booking: string): string {
+function walkThroughScript(blocks: string[], catalog: string, booking: string, notifications: string): string {
   const lines = [
     'set -o pipefail -o errtrace',
     `trap 'status=$?; printf "%s %s %q\\n" "$BLOCK" "$status" "$BASH_COMMAND" >> failures.txt' ERR`,
   ];
   blocks.forEach((block, i) => {
-    const source = block.replaceAll('127.0.0.1:50051', catalog).replaceAll('127.0.0.1:50052', booking);
+    const source = block.replaceAll('127.0.0.1:50051', catalog).replaceAll('127.0.0.1:50052', booking).replaceAll('127.0.0.1:50053', notifications);
     lines.push(`BLOCK=${i}`, '{', source, `} > block-${i}.out 2> block-${i}.err`, `echo $? > block-${i}.rc`);
   });
   lines.push(`for v in ${ID_VARIABLES.join(' ')}; do printf '%s=%s\\n' "$v" "\${!v}"; done > ids.txt`);
@@ -78,13 +81,13 @@ function runBash(script: string, cwd: string, env: NodeJS.ProcessEnv): Promise<n
   });
 }
 
-async function runWalkThrough(dir: string, catalog: string, booking: string): Promise<WalkThrough> {
+async function runWalkThrough(dir: string, catalog: string, booking: string, notifications: string): Promise<WalkThrough> {
   const blocks = walkThroughBlocks(await readFile(join(root, 'README.md'), 'utf8'));
   // The walk-through runs from the repository root: it reads .data/ and runs scripts/.
-  await mkdir(join(dir, '.data'));
+  await mkdir(join(dir, '.data'), { recursive: true });
   await writeFile(join(dir, '.data', 'catalog-internal-token'), `${INTERNAL_TOKEN}\n`);
   await symlink(join(root, 'scripts'), join(dir, 'scripts'));
-  await writeFile(join(dir, 'walk-through.sh'), walkThroughScript(blocks, catalog, booking));
+  await writeFile(join(dir, 'walk-through.sh'), walkThroughScript(blocks, catalog, booking, notifications));
   await runBash('walk-through.sh', dir, { ...process.env, CATALOG_INTERNAL_TOKEN: INTERNAL_TOKEN });
 
   const read = (name: string) => readFile(join(dir, name), 'utf8').catch(() => '');
@@ -107,16 +110,33 @@ async function runWalkThrough(dir: string, catalog: string, booking: string): Pr
 
 describe.skipIf(missing.length > 0)('README walk-through with grpcurl', () => {
   let services: BookingUnderTest;
+  let mail: MailSink;
+  let notifications: ServiceProcess;
+  let notificationsDb: Awaited<ReturnType<typeof createTestDatabase>>;
   let dir: string;
   let run: WalkThrough;
 
   beforeAll(async () => {
     services = await startBookingUnderTest();
     dir = await mkdtemp(join(tmpdir(), 'carebook-readme-'));
-    run = await runWalkThrough(dir, services.catalog.address, `127.0.0.1:${services.service.port}`);
+    mail = await startMailSink({ dir: join(dir, '.data', 'mail'), host: '127.0.0.1', port: 0, log: createLogger('mail-sink', 'silent') });
+    notificationsDb = await createTestDatabase('notifications');
+    const port = await freePort();
+    notifications = await startServiceProcess('notifications', port, {
+      NOTIFICATIONS_PORT: String(port),
+      NOTIFICATIONS_DATABASE_URL: notificationsDb.url,
+      BOOKING_ADDRESS: `127.0.0.1:${services.service.port}`,
+      CATALOG_ADDRESS: services.catalog.address,
+      NOTIFY_SMTP_URL: `smtp://127.0.0.1:${mail.port}`,
+      NOTIFY_POLL_INTERVAL_MS: '200',
+    });
+    run = await runWalkThrough(dir, services.catalog.address, `127.0.0.1:${services.service.port}`, notifications.address);
   }, 180_000);
 
   afterAll(async () => {
+    await notifications?.stop();
+    await notificationsDb?.drop();
+    await mail?.stop();
     await services?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -150,7 +170,7 @@ describe.skipIf(missing.length > 0)('README walk-through with grpcurl', () => {
   it('prints what the README says it prints', () => {
     for (const b of run.blocks) {
       // Output lines quoted as comments, e.g. `# {"rules":8,"orphaned":[]}`.
-      for (const [, line] of b.source.matchAll(/^# (\{.*\})$/gm)) expect(b.stdout, describeRun(b)).toContain(line);
+      for (const [, line] of b.source.matchAll(/^# (\{.*\})$/gm)) expect(b.stdout, `${describeRun(b)}\n--- wanted\n${line}`).toContain(line);
     }
     const listing = block('describe carebook.catalog.v1.Slot');
     expect(listing.stdout).toContain('carebook.catalog.v1.CatalogService\ngrpc.health.v1.Health\n');
@@ -163,9 +183,14 @@ describe.skipIf(missing.length > 0)('README walk-through with grpcurl', () => {
     expect(catalog.stderr).toContain('"reason":"SCHEDULE_OVERLAP"');
 
     const booking = block('BookingService/CreatePatient');
-    expect(booking.stdout).toContain('"status": "APPOINTMENT_STATUS_CANCELLED"');
-    expect(booking.stdout).toContain(`{"id":"${run.ids.SLOT1}","startTime":"2030-01-07T09:00:00Z"}`);
-    expect(booking.stdout).toContain(`{"id":"${run.ids.SLOT2}","startTime":"2030-01-07T09:30:00Z"}`);
+    expect(booking.stdout).toContain('"status": "APPOINTMENT_STATUS_BOOKED"');
+    const moved = block('BookingService/RescheduleAppointment');
+    expect(moved.stdout).toContain('"status": "APPOINTMENT_STATUS_CANCELLED"');
+    expect(moved.stdout).toContain(`{"id":"${run.ids.SLOT1}","startTime":"2030-01-07T09:00:00Z"}`);
+    expect(moved.stdout).toContain(`{"id":"${run.ids.SLOT2}","startTime":"2030-01-07T09:30:00Z"}`);
+
+    // The confirmation reached the mail sink, its time on the clinic's wall clock.
+    expect(block('Subject: Appointment confirmed').stdout).toContain('Subject: Appointment confirmed: Mon 7 Jan 2030, 10:00 CET (Europe/Berlin)');
 
     const health = block('grpc.health.v1.Health/Check');
     expect(health.stdout).toContain('"status": "SERVING"');

@@ -9,6 +9,7 @@ import { Metadata, type Client } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CatalogServiceService as Catalog,
+  Modality,
   ScheduleExceptionKind,
   type Clinic,
   type Doctor,
@@ -81,6 +82,8 @@ function searchOf(clinic: Clinic, doctor: Doctor, base: Date): SearchSlotsReques
     localTimeFrom: tod('00:00'),
     localTimeTo: { hours: 24, minutes: 0, seconds: 0, nanos: 0 },
     timeZone: 'Europe/Berlin',
+    // With near, only in-person slots match (VIDEO would be refused).
+    modality: Modality.MODALITY_IN_PERSON,
   };
 }
 
@@ -121,12 +124,13 @@ function catalogTargets(): FuzzTarget[] {
       kind: ScheduleExceptionKind.SCHEDULE_EXCEPTION_KIND_EXTRA,
       startLocalTime: tod('18:00'),
       endLocalTime: tod('19:00'),
+      modality: Modality.MODALITY_VIDEO,
     })),
-    fuzzTarget(Catalog.createSlots, () => ({ doctorId: f.slotDoctor.id, slots: [freshInterval()], clinicId: f.clinic.id })),
+    fuzzTarget(Catalog.createSlots, () => ({ doctorId: f.slotDoctor.id, slots: [freshInterval()], clinicId: f.clinic.id, modality: Modality.MODALITY_VIDEO })),
     fuzzTarget(Catalog.searchSlots, () => ({ ...f.search, pageToken: f.tokens.slots })),
     fuzzTarget(Catalog.findNextAvailable, () => {
-      const { specialty, clinicId, near, radiusKm, localTimeFrom, localTimeTo, timeZone } = f.search;
-      return { specialty, clinicId, near, radiusKm, after: f.base, limit: 5, localTimeFrom, localTimeTo, timeZone };
+      const { specialty, clinicId, near, radiusKm, localTimeFrom, localTimeTo, timeZone, modality } = f.search;
+      return { specialty, clinicId, near, radiusKm, after: f.base, limit: 5, localTimeFrom, localTimeTo, timeZone, modality };
     }),
     fuzzTarget(Catalog.getSlot, () => ({ id: f.slots[0].id })),
     fuzzTarget(Catalog.claimSlot, () => ({ slotId: f.slots[1].id, claimId: f.claimId, deadline: new Date(Date.now() + 3_600_000) }), slotClaimMetadata),

@@ -53,6 +53,8 @@ const catalogSqlOnly: SqlOnlyObjects = {
       definition:
         "EXCLUDE USING gist (schedule_id WITH =, date WITH =, numrange(EXTRACT(epoch FROM start_local_time), EXTRACT(epoch FROM end_local_time), '[)'::text) WITH &&) WHERE ((kind = 'extra'::schedule_exception_kind))",
     },
+    // Modality (migration 20261202010000_modality).
+    { table: 'schedule_exception', name: 'schedule_exception_modality_check', type: 'check', definition: "(kind = 'extra'::schedule_exception_kind) = (modality IS NOT NULL)" },
   ],
   indexes: [
     { table: 'slot', name: 'slot_open_start_time_idx', columns: ['start_time', 'id'], where: "(status = 'open'::slot_status)" },
@@ -68,6 +70,13 @@ const catalogSqlOnly: SqlOnlyObjects = {
     },
     { table: 'slot', name: 'slot_schedule_id_start_time_key', columns: ['schedule_id', 'start_time'], unique: true, where: '(schedule_id IS NOT NULL)' },
     { table: 'schedule_exception', name: 'schedule_exception_closed_key', columns: ['schedule_id', 'date'], unique: true, where: "(kind = 'closed'::schedule_exception_kind)" },
+    // Modality (migration 20261202010000_modality).
+    {
+      table: 'slot',
+      name: 'slot_open_video_doctor_start_time_idx',
+      columns: ['doctor_id', 'start_time', 'id'],
+      where: "((status = 'open'::slot_status) AND (modality = 'video'::modality))",
+    },
   ],
 };
 

@@ -1,11 +1,11 @@
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Clinic, FindNextAvailableRequest, type SearchSlotsRequest, type TimeOfDay } from '@carebook/proto/catalog';
+import { Clinic, FindNextAvailableRequest, Modality, type SearchSlotsRequest, type TimeOfDay } from '@carebook/proto/catalog';
 import { createClinic, createDoctor, expectRefused, hoursFromNow, searchRequest, startCatalogUnderTest, type CatalogUnderTest } from './harness';
 import { publishSlots } from './search-fixtures';
 
-// Bad coordinates, radii, time zones and windows: INVALID_ARGUMENT naming the
-// field, with every bad field listed, and nothing written.
+// Bad coordinates, radii, time zones, windows and modalities: INVALID_ARGUMENT
+// naming the field, with every bad field listed, and nothing written.
 
 const HOUR = 3_600_000;
 let catalog: CatalogUnderTest;
@@ -53,6 +53,8 @@ const sharedCases: [string, Filters, string][] = [
   ['seconds of 60', { localTimeTo: time(8, 0, 60) }, 'local_time_to'],
   ['nanos of a whole second', { localTimeFrom: time(8, 0, 0, 1_000_000_000) }, 'local_time_from'],
   ['a negative hour', { localTimeFrom: time(-1) }, 'local_time_from'],
+  ['an unknown modality', { modality: 5 as Modality }, 'modality'],
+  ['video near a place (video slots have none)', { near, modality: Modality.MODALITY_VIDEO }, 'near'],
 ];
 
 describe.each([

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, inspectionPool } from '@carebook/testing';
-import type { Prisma } from '../src/generated/prisma/client';
+import type { Modality, Prisma } from '../src/generated/prisma/client';
 import {
   nextAvailableDriver,
   nextAvailableSql,
@@ -39,6 +39,12 @@ const DRIVING_INDEXES: Record<Driver, string[]> = {
   'clinic-doctor pairs': ['slot_open_clinic_doctor_start_time_idx'],
 };
 
+/** The driving indexes of a search: a doctor's video slots come from their own partial index. */
+function drivingIndexes(driver: Driver, modality: Modality | undefined): string[] {
+  if (modality === 'video' && (driver === 'doctor' || driver === 'doctors')) return ['slot_open_video_doctor_start_time_idx'];
+  return DRIVING_INDEXES[driver];
+}
+
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let sql: pg.Pool;
 let now: Date;
@@ -61,12 +67,15 @@ async function seed(): Promise<void> {
   const { rows } = await sql.query<{ linked: boolean }>(`SELECT to_regclass('doctor_clinic') IS NOT NULL AS linked`);
   if (rows[0].linked) await sql.query(`INSERT INTO doctor_clinic (doctor_id, clinic_id) SELECT id, clinic_id FROM doctor ON CONFLICT DO NOTHING`);
   // Two slots a day per doctor for 30 days from two days ago, in the order
-  // CreateSlots batches would write them; every fifth one booked.
+  // CreateSlots batches would write them; every fifth one booked. One doctor
+  // in ten sees patients by video only, one in ten by video in the
+  // afternoons: 15 % of the slots are video.
   await sql.query(`
-    INSERT INTO slot (doctor_id, clinic_id, start_time, end_time, status, claim_id)
+    INSERT INTO slot (doctor_id, clinic_id, start_time, end_time, status, claim_id, modality)
     SELECT d.id, d.clinic_id, t.start_time, t.start_time + interval '30 minutes',
       CASE WHEN (d.n + j) % 5 = 0 THEN 'booked'::slot_status ELSE 'open'::slot_status END,
-      CASE WHEN (d.n + j) % 5 = 0 THEN gen_random_uuid() END
+      CASE WHEN (d.n + j) % 5 = 0 THEN gen_random_uuid() END,
+      CASE WHEN d.n % 10 = 0 OR (d.n % 10 = 1 AND j % 2 = 1) THEN 'video'::modality ELSE 'in_person'::modality END
     FROM (SELECT id, clinic_id, row_number() OVER (ORDER BY id) AS n FROM doctor) d
     CROSS JOIN generate_series(0, ${SLOTS_PER_DOCTOR - 1}) j
     CROSS JOIN LATERAL (SELECT date_trunc('day', $1::timestamptz) - interval '2 days' + (j / 2) * interval '1 day'
@@ -143,7 +152,7 @@ async function explainGeneric(statement: Prisma.Sql): Promise<{ plan: PlanNode; 
 
 const slotCount = async () => (await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM slot')).rows[0].n;
 
-function checkPlan(name: string, driver: Driver, plan: PlanNode, ms: number): void {
+function checkPlan(name: string, driver: Driver, expected: string[], plan: PlanNode, ms: number): void {
   const all = nodes(plan);
   const seqScans = all.filter((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'slot');
   // Bitmap Index Scan nodes name no relation; every index of slot is named slot_*.
@@ -152,7 +161,7 @@ function checkPlan(name: string, driver: Driver, plan: PlanNode, ms: number): vo
   const otherIndexes = indexes.filter((name) => !name.startsWith('slot_'));
   console.log(`plan ${name} [${driver}]: slot via ${slotIndexes.join(', ')}; also ${otherIndexes.join(', ') || 'no other index'}; ${ms.toFixed(1)} ms`);
   expect(seqScans, `${name}: sequential scan on slot`).toEqual([]);
-  expect(slotIndexes.some((index) => DRIVING_INDEXES[driver].includes(index)), `${name}: driven by ${DRIVING_INDEXES[driver].join(' or ')}`).toBe(true);
+  expect(slotIndexes.some((index) => expected.includes(index)), `${name}: driven by ${expected.join(' or ')}`).toBe(true);
 }
 
 const days = (n: number) => new Date(+now + n * DAY);
@@ -179,18 +188,23 @@ describe('search plans on a big table', () => {
     ['near 50 km, specialty', () => ({ from: now, to: days(31), near: { ...sample.near, radiusKm: 50 }, specialty: 'specialty 7' })],
     ['near 200 km, specialty, mornings', () => ({ from: now, to: days(31), near: { ...sample.near, radiusKm: 200 }, specialty: 'specialty 7', localWindow: mornings })],
     ['clinic, specialty', () => ({ from: now, to: days(31), clinicId: sample.clinicId, specialty: 'specialty 0' })],
+    ['window, VIDEO', () => ({ from: now, to: days(31), modality: 'video' })],
+    ['window, IN_PERSON', () => ({ from: now, to: days(31), modality: 'in_person' })],
+    ['doctor, VIDEO', () => ({ from: now, to: days(31), doctorId: sample.doctorId, modality: 'video' })],
+    ['clinic, VIDEO', () => ({ from: now, to: days(31), clinicId: sample.clinicId, modality: 'video' })],
+    ['specialty, VIDEO', () => ({ from: now, to: days(31), specialty: 'specialty 3', modality: 'video' })],
   ];
 
   it.each(searches)('SearchSlots by %s reads slots through an index', async (name, search, after) => {
     const query = search();
     const { plan, ms } = await explain(searchSlotsSql(query, PAGE, after?.()));
-    checkPlan(`SearchSlots ${name}`, searchDriver(query), plan, ms);
+    checkPlan(`SearchSlots ${name}`, searchDriver(query), drivingIndexes(searchDriver(query), query.modality), plan, ms);
   });
 
   it.each(searches)('SearchSlots by %s reads slots through an index as a prepared statement (generic plan)', async (name, search, after) => {
     const query = search();
     const { plan, ms } = await explainGeneric(searchSlotsSql(query, PAGE, after?.()));
-    checkPlan(`SearchSlots ${name} (generic)`, searchDriver(query), plan, ms);
+    checkPlan(`SearchSlots ${name} (generic)`, searchDriver(query), drivingIndexes(searchDriver(query), query.modality), plan, ms);
   });
 
   // The specialty's open slots lie in time order in one index range, so a
@@ -221,17 +235,34 @@ describe('search plans on a big table', () => {
     ['clinic', () => ({ clinicId: sample.clinicId })],
     ['near 50 km', () => ({ near: { ...sample.near, radiusKm: 50 } })],
     ['near 200 km, specialty, mornings', () => ({ near: { ...sample.near, radiusKm: 200 }, specialty: 'specialty 5', localWindow: mornings })],
+    ['VIDEO', () => ({ modality: 'video' })],
+    ['IN_PERSON', () => ({ modality: 'in_person' })],
+    ['specialty, VIDEO', () => ({ specialty: 'specialty 5', modality: 'video' })],
+    ['clinic, VIDEO', () => ({ clinicId: sample.clinicId, modality: 'video' })],
   ];
 
   it.each(nextAvailable)('FindNextAvailable by %s reads slots through an index', async (name, filters) => {
     const query = { ...filters(), from: now, to: days(90), limit: 20 };
     const { plan, ms } = await explain(nextAvailableSql(query));
-    checkPlan(`FindNextAvailable ${name}`, nextAvailableDriver(query), plan, ms);
+    checkPlan(`FindNextAvailable ${name}`, nextAvailableDriver(query), drivingIndexes(nextAvailableDriver(query), query.modality), plan, ms);
   });
 
   it.each(nextAvailable)('FindNextAvailable by %s reads slots through an index as a prepared statement (generic plan)', async (name, filters) => {
     const query = { ...filters(), from: now, to: days(90), limit: 20 };
     const { plan, ms } = await explainGeneric(nextAvailableSql(query));
-    checkPlan(`FindNextAvailable ${name} (generic)`, nextAvailableDriver(query), plan, ms);
+    checkPlan(`FindNextAvailable ${name} (generic)`, nextAvailableDriver(query), drivingIndexes(nextAvailableDriver(query), query.modality), plan, ms);
+  });
+
+  // Probed per doctor through the index of all open slots, a doctor without
+  // video slots would be read through to the end of its 90 days (70,400
+  // entries here, growing with each doctor's slots); the partial index of
+  // video slots answers each probe with at most one entry.
+  it('FindNextAvailable by VIDEO reads at most one slot index entry per doctor', async () => {
+    const { plan } = await explain(nextAvailableSql({ modality: 'video', from: now, to: days(90), limit: 20 }));
+    const slotScans = nodes(plan).filter((n) => n['Index Name']?.startsWith('slot_'));
+    const read = slotScans.reduce((sum, n) => sum + (n['Actual Rows']! + (n['Rows Removed by Filter'] ?? 0)) * n['Actual Loops']!, 0);
+    console.log(`FindNextAvailable VIDEO: ${read} slot index entries read for ${DOCTORS} doctors`);
+    expect(slotScans.every((n) => n['Index Name'] === 'slot_open_video_doctor_start_time_idx')).toBe(true);
+    expect(read).toBeLessThanOrEqual(DOCTORS);
   });
 });

@@ -3,6 +3,7 @@ export * from './gen/carebook/catalog/v1/catalog.js';
 export { LatLng } from './gen/google/type/latlng.js';
 export { TimeOfDay } from './gen/google/type/timeofday.js';
 export { Schedule, ScheduleException, ScheduleExceptionKind, ScheduleRule } from './gen/carebook/catalog/v1/schedule.js';
+export { Modality } from './gen/carebook/catalog/v1/modality.js';
 export { DayOfWeek } from './gen/google/type/dayofweek.js';
 export { DateMessage } from './gen/google/type/date.js';
 export { Duration } from './gen/google/protobuf/duration.js';

@@ -1,12 +1,13 @@
 import type { CatalogServiceService, Doctor as DoctorMessage } from '@carebook/proto/catalog';
 import { isTimeIdKey, RequestValidator, type Handlers, type PageTokens } from '@carebook/server';
-import type { Doctor } from './repo';
+import { toModalityMessage } from '../modality';
+import type { DoctorWithModalities } from './repo';
 import type { DoctorsService } from './service';
 
 type DoctorHandlers = Pick<Handlers<CatalogServiceService>, 'createDoctor' | 'getDoctor' | 'listDoctors' | 'addDoctorClinic'>;
 
 /** Doctor as the API shows it. */
-export function toDoctorMessage(d: Doctor): DoctorMessage {
+export function toDoctorMessage(d: DoctorWithModalities): DoctorMessage {
   return {
     id: d.id,
     clinicId: d.clinicId,
@@ -15,6 +16,7 @@ export function toDoctorMessage(d: Doctor): DoctorMessage {
     createTime: d.createTime,
     updateTime: d.updateTime,
     clinicIds: d.clinicIds,
+    modalities: d.modalities.map(toModalityMessage),
   };
 }
 
@@ -48,7 +50,7 @@ export function doctorHandlers(doctors: DoctorsService, tokens: PageTokens): Doc
       const v = new RequestValidator();
       const doctorId = v.uuid('id', id);
       v.done();
-      return { doctor: toDoctorMessage(await doctors.get(doctorId)) };
+      return { doctor: toDoctorMessage(await doctors.getWithModalities(doctorId)) };
     },
 
     async listDoctors({ clinicId, specialty, pageSize, pageToken }) {

@@ -1,15 +1,36 @@
 import { afterTimeIdKey, type TimeIdKey } from '@carebook/server';
 import type { CatalogPrisma } from '../db';
-import type { Prisma } from '../generated/prisma/client';
+import { Modality, Prisma } from '../generated/prisma/client';
+import { MODALITY_SQL } from '../modality';
 import type { Doctor as DoctorRow } from '../generated/prisma/client';
 
 /** A doctor with every clinic they practise at: the primary clinic first, then the others in the order they were linked. */
 export type Doctor = DoctorRow & { clinicIds: string[] };
 
+/** A doctor with the modalities it offers (see offeredModalities), as the API shows it. */
+export type DoctorWithModalities = Doctor & { modalities: Modality[] };
+
 // The links in the order Doctor.clinic_ids lists them.
 const withLinks = {
   clinicLinks: { select: { clinicId: true }, orderBy: [{ createTime: 'asc' as const }, { clinicId: 'asc' as const }] },
 } satisfies Prisma.DoctorInclude;
+
+/**
+ * Whether doctor `d` offers `modality`: a rule or extra hours of it in a
+ * schedule that has not ended (on the clinic's calendar), or an open slot of
+ * it that has not started, by the database's clock. Each is an index probe,
+ * but a doctor's slots of the other modality are read through until one of
+ * this modality turns up (video ones from their own partial index).
+ */
+function offers(modality: Modality): Prisma.Sql {
+  const m = MODALITY_SQL[modality];
+  return Prisma.sql`(
+    EXISTS (SELECT 1 FROM schedule sc JOIN clinic c ON c.id = sc.clinic_id JOIN schedule_rule r ON r.schedule_id = sc.id
+            WHERE sc.doctor_id = d.id AND r.modality = ${m} AND (sc.valid_until IS NULL OR sc.valid_until >= (now() AT TIME ZONE c.time_zone)::date))
+    OR EXISTS (SELECT 1 FROM schedule sc JOIN clinic c ON c.id = sc.clinic_id JOIN schedule_exception x ON x.schedule_id = sc.id
+               WHERE sc.doctor_id = d.id AND x.modality = ${m} AND x.date >= (now() AT TIME ZONE c.time_zone)::date)
+    OR EXISTS (SELECT 1 FROM slot s WHERE s.doctor_id = d.id AND s.status = 'open' AND s.modality = ${m} AND s.start_time > now()))`;
+}
 
 function toDoctor(row: DoctorRow & { clinicLinks: { clinicId: string }[] }): Doctor {
   const { clinicLinks, ...doctor } = row;
@@ -57,6 +78,20 @@ export function doctorsRepo(prisma: CatalogPrisma) {
         include: withLinks,
       });
       return rows.map(toDoctor);
+    },
+
+    /**
+     * What each doctor offers (see `offers`), derived on every read so it
+     * cannot go stale: a schedule whose slots lie beyond the horizon, or are
+     * all booked, still counts; a doctor with neither gets none. In enum
+     * order: in_person, then video.
+     */
+    async offeredModalities(doctorIds: string[]): Promise<Map<string, Modality[]>> {
+      const each = Object.values(Modality).map((m) => Prisma.sql`CASE WHEN ${offers(m)} THEN ${MODALITY_SQL[m]} END`);
+      const rows = await prisma.$queryRaw<{ doctorId: string; modalities: Modality[] }[]>`
+        SELECT d.id::text AS "doctorId", array_remove(ARRAY[${Prisma.join(each)}], NULL)::text[] AS modalities
+        FROM unnest(${doctorIds}::uuid[]) AS d(id)`;
+      return new Map(rows.map((r) => [r.doctorId, r.modalities]));
     },
   };
 }

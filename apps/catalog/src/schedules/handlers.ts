@@ -1,14 +1,16 @@
 import {
+  Modality as ModalityMessage,
   ScheduleExceptionKind,
   type CatalogServiceService,
   type Schedule as ScheduleMessage,
   type ScheduleRule as RuleMessage,
 } from '@carebook/proto/catalog';
 import { isTimeIdKey, maskedFields, RequestValidator, type Handlers, type PageTokens } from '@carebook/server';
+import { parseModality, toModalityMessage } from '../modality';
 import { toSlotMessage } from '../slots/handlers';
 import { parseDate, parseLocalTime, parseSlotDuration, toDateMessage, toDuration, toTimeOfDay } from './calendar';
 import type { SchedulesService } from './service';
-import { sortRules, specViolations, type ExceptionKind, type Rule, type Schedule, type ScheduleSpec, type UpdatableField } from './spec';
+import { sortRules, specViolations, type ExceptionKind, type ExceptionSpec, type Rule, type Schedule, type ScheduleSpec, type UpdatableField } from './spec';
 
 type ScheduleHandlers = Pick<
   Handlers<CatalogServiceService>,
@@ -31,7 +33,12 @@ export function toScheduleMessage(s: Schedule): ScheduleMessage {
     id: s.id,
     doctorId: s.doctorId,
     clinicId: s.clinicId,
-    rules: sortRules(s.rules).map((r) => ({ dayOfWeek: r.dayOfWeek, startLocalTime: toTimeOfDay(r.start), endLocalTime: toTimeOfDay(r.end) })),
+    rules: sortRules(s.rules).map((r) => ({
+      dayOfWeek: r.dayOfWeek,
+      startLocalTime: toTimeOfDay(r.start),
+      endLocalTime: toTimeOfDay(r.end),
+      modality: toModalityMessage(r.modality),
+    })),
     slotDuration: toDuration(s.slotMinutes),
     validFrom: toDateMessage(s.validFrom),
     validUntil: s.validUntil ? toDateMessage(s.validUntil) : undefined,
@@ -42,6 +49,7 @@ export function toScheduleMessage(s: Schedule): ScheduleMessage {
       startLocalTime: e.start === undefined ? undefined : toTimeOfDay(e.start),
       endLocalTime: e.end === undefined ? undefined : toTimeOfDay(e.end),
       createTime: e.createTime,
+      modality: e.modality ? toModalityMessage(e.modality) : ModalityMessage.MODALITY_UNSPECIFIED,
     })),
     materialisedThrough: s.materialisedThrough ? toDateMessage(s.materialisedThrough) : undefined,
     createTime: s.createTime,
@@ -58,7 +66,8 @@ function parseRules(v: RequestValidator, field: string, rules: RuleMessage[]): R
     const start = parseLocalTime(v, `${field}[${i}].start_local_time`, rule.startLocalTime, 'start');
     const end = parseLocalTime(v, `${field}[${i}].end_local_time`, rule.endLocalTime, 'end');
     if (end <= start) v.fail(`${field}[${i}].end_local_time`, 'must be after start_local_time');
-    return { dayOfWeek, start, end };
+    const modality = parseModality(v, `${field}[${i}].modality`, rule.modality);
+    return { dayOfWeek, start, end, modality };
   });
 }
 
@@ -136,14 +145,18 @@ export function scheduleHandlers(schedules: SchedulesService, tokens: PageTokens
       const scheduleId = v.uuid('schedule_id', request.scheduleId);
       const date = parseDate(v, 'date', request.date);
       const kind = parseKind(v, request.kind);
-      let hours: { start?: number; end?: number } = {};
+      let hours: Pick<ExceptionSpec, 'start' | 'end' | 'modality'> = {};
       if (kind === 'extra') {
         const start = parseLocalTime(v, 'start_local_time', request.startLocalTime, 'start');
         const end = parseLocalTime(v, 'end_local_time', request.endLocalTime, 'end');
         if (end <= start) v.fail('end_local_time', 'must be after start_local_time');
-        hours = { start, end };
-      } else if (request.startLocalTime || request.endLocalTime) {
-        v.fail(request.startLocalTime ? 'start_local_time' : 'end_local_time', 'must be unset for a CLOSED day');
+        hours = { start, end, modality: parseModality(v, 'modality', request.modality) };
+      } else {
+        if (request.startLocalTime || request.endLocalTime) {
+          v.fail(request.startLocalTime ? 'start_local_time' : 'end_local_time', 'must be unset for a CLOSED day');
+        }
+        // A closed day closes the weekly hours of both modalities.
+        if (request.modality) v.fail('modality', 'must be unset for a CLOSED day, which closes the hours of every modality');
       }
       v.done();
       const change = await schedules.addException(scheduleId, { date, kind, ...hours });

@@ -1,5 +1,5 @@
 import { retryOnTransactionConflict, type Logger } from '@carebook/server';
-import { Prisma } from '../generated/prisma/client';
+import { Prisma, type Modality } from '../generated/prisma/client';
 import type { CatalogPrisma } from '../db';
 import { SLOT_COLUMNS } from '../slots/columns';
 import type { Slot } from '../slots/repo';
@@ -86,19 +86,23 @@ export function slotMaterialiser(prisma: CatalogPrisma, options: MaterialiserOpt
     const id = schedule.id;
     // The slots the rules make, computed once; the statements below read
     // them back as arrays. Times travel as text in the session's UTC.
-    const wanted = await tx.$queryRaw<{ start: string; end: string }[]>`
-      SELECT c.start_time::text AS start, c.end_time::text AS "end"
+    const wanted = await tx.$queryRaw<{ start: string; end: string; modality: Modality }[]>`
+      SELECT c.start_time::text AS start, c.end_time::text AS "end", c.modality
       FROM (${slotCandidates(id, maxDate(schedule.validFrom, schedule.today), last)}) c
       WHERE c.start_time > ${now}::timestamptz
       ORDER BY c.start_time`;
     const candidates = Prisma.sql`
-      SELECT * FROM unnest(${wanted.map((w) => w.start)}::timestamptz[], ${wanted.map((w) => w.end)}::timestamptz[]) AS c(start_time, end_time)`;
+      SELECT * FROM unnest(${wanted.map((w) => w.start)}::timestamptz[], ${wanted.map((w) => w.end)}::timestamptz[], ${wanted.map((w) => w.modality)}::modality[])
+        AS c(start_time, end_time, modality)`;
+    // A slot is the schedule's when its times and modality are what a rule
+    // makes: a rule that changed modality replaces its open slots.
+    const sameSlot = Prisma.sql`c.start_time = s.start_time AND c.end_time = s.end_time AND c.modality = s.modality`;
 
     const removed = await tx.$executeRaw`
       WITH candidate AS (${candidates})
       DELETE FROM slot s
       WHERE s.schedule_id = ${id}::uuid AND s.status = 'open' AND s.start_time > ${now}::timestamptz
-        AND NOT EXISTS (SELECT 1 FROM candidate c WHERE c.start_time = s.start_time AND c.end_time = s.end_time)`;
+        AND NOT EXISTS (SELECT 1 FROM candidate c WHERE ${sameSlot})`;
     // No conflict target: besides the (schedule_id, start_time) key, which
     // makes a re-run insert nothing, this also skips a slot that the
     // exclusion constraint refuses because another slot of the doctor is
@@ -109,22 +113,23 @@ export function slotMaterialiser(prisma: CatalogPrisma, options: MaterialiserOpt
     for (let from = 0; from < wanted.length; from += INSERT_CHUNK) {
       const chunk = wanted.slice(from, from + INSERT_CHUNK);
       created += await tx.$executeRaw`
-        INSERT INTO slot (doctor_id, clinic_id, schedule_id, start_time, end_time)
-        SELECT ${schedule.doctorId}::uuid, ${schedule.clinicId}::uuid, ${id}::uuid, c.start_time, c.end_time
-        FROM unnest(${chunk.map((w) => w.start)}::timestamptz[], ${chunk.map((w) => w.end)}::timestamptz[]) AS c(start_time, end_time)
-        WHERE NOT EXISTS (SELECT 1 FROM slot s WHERE s.schedule_id = ${id}::uuid AND s.start_time = c.start_time AND s.end_time = c.end_time)
+        INSERT INTO slot (doctor_id, clinic_id, schedule_id, start_time, end_time, modality)
+        SELECT ${schedule.doctorId}::uuid, ${schedule.clinicId}::uuid, ${id}::uuid, c.start_time, c.end_time, c.modality
+        FROM unnest(${chunk.map((w) => w.start)}::timestamptz[], ${chunk.map((w) => w.end)}::timestamptz[], ${chunk.map((w) => w.modality)}::modality[])
+          AS c(start_time, end_time, modality)
+        WHERE NOT EXISTS (SELECT 1 FROM slot s WHERE s.schedule_id = ${id}::uuid AND ${sameSlot})
         ORDER BY c.start_time
         ON CONFLICT DO NOTHING`;
     }
     const [{ blocked }] = await tx.$queryRaw<{ blocked: number }[]>`
       WITH candidate AS (${candidates})
       SELECT count(*)::int AS blocked FROM candidate c
-      WHERE NOT EXISTS (SELECT 1 FROM slot s WHERE s.schedule_id = ${id}::uuid AND s.start_time = c.start_time AND s.end_time = c.end_time)`;
+      WHERE NOT EXISTS (SELECT 1 FROM slot s WHERE s.schedule_id = ${id}::uuid AND ${sameSlot})`;
     const orphanedClaimed = await tx.$queryRaw<Slot[]>`
       WITH candidate AS (${candidates})
       SELECT ${SLOT_COLUMNS} FROM slot s
       WHERE s.schedule_id = ${id}::uuid AND s.status = 'booked' AND s.start_time > ${now}::timestamptz
-        AND NOT EXISTS (SELECT 1 FROM candidate c WHERE c.start_time = s.start_time AND c.end_time = s.end_time)
+        AND NOT EXISTS (SELECT 1 FROM candidate c WHERE ${sameSlot})
       ORDER BY s.start_time`;
     const through = schedule.validUntil ? minDate(last, schedule.validUntil) : last;
     await tx.$executeRaw`UPDATE schedule SET materialised_through = ${through}::date WHERE id = ${id}::uuid`;

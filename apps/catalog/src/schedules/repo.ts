@@ -38,7 +38,7 @@ function toSchedule(row: ScheduleRow): Schedule {
     id: row.id,
     doctorId: row.doctorId,
     clinicId: row.clinicId,
-    rules: row.rules.map((r) => ({ dayOfWeek: r.dayOfWeek, start: minutesOfTime(r.startLocalTime), end: minutesOfTime(r.endLocalTime) })),
+    rules: row.rules.map((r) => ({ dayOfWeek: r.dayOfWeek, start: minutesOfTime(r.startLocalTime), end: minutesOfTime(r.endLocalTime), modality: r.modality })),
     slotMinutes: row.slotDurationMinutes,
     validFrom: localDateOf(row.validFrom),
     validUntil: row.validUntil ? localDateOf(row.validUntil) : undefined,
@@ -46,7 +46,7 @@ function toSchedule(row: ScheduleRow): Schedule {
       id: e.id,
       date: localDateOf(e.date),
       kind: e.kind,
-      ...(e.kind === 'extra' && { start: minutesOfTime(e.startLocalTime!), end: minutesOfTime(e.endLocalTime!) }),
+      ...(e.kind === 'extra' && { start: minutesOfTime(e.startLocalTime!), end: minutesOfTime(e.endLocalTime!), modality: e.modality! }),
       createTime: e.createTime,
     })),
     materialisedThrough: row.materialisedThrough ? localDateOf(row.materialisedThrough) : undefined,
@@ -59,9 +59,10 @@ function toSchedule(row: ScheduleRow): Schedule {
 // would turn 24:00 into 00:00.
 async function insertRules(db: Db, scheduleId: string, rules: Rule[]): Promise<void> {
   await db.$executeRaw`
-    INSERT INTO schedule_rule (schedule_id, day_of_week, start_local_time, end_local_time)
-    SELECT ${scheduleId}::uuid, d, s::time, e::time
-    FROM unnest(${rules.map((r) => r.dayOfWeek)}::int[], ${rules.map((r) => formatMinutes(r.start))}::text[], ${rules.map((r) => formatMinutes(r.end))}::text[]) AS t(d, s, e)`;
+    INSERT INTO schedule_rule (schedule_id, day_of_week, start_local_time, end_local_time, modality)
+    SELECT ${scheduleId}::uuid, d, s::time, e::time, m::modality
+    FROM unnest(${rules.map((r) => r.dayOfWeek)}::int[], ${rules.map((r) => formatMinutes(r.start))}::text[], ${rules.map((r) => formatMinutes(r.end))}::text[],
+                ${rules.map((r) => r.modality)}::text[]) AS t(d, s, e, m)`;
 }
 
 /** Queries over schedules, their rules and exceptions. */
@@ -129,8 +130,9 @@ export function schedulesRepo(prisma: CatalogPrisma) {
       const start = exception.start === undefined ? null : formatMinutes(exception.start);
       const end = exception.end === undefined ? null : formatMinutes(exception.end);
       await tx.$executeRaw`
-        INSERT INTO schedule_exception (schedule_id, date, kind, start_local_time, end_local_time)
-        VALUES (${scheduleId}::uuid, ${exception.date}::date, ${exception.kind}::schedule_exception_kind, ${start}::time, ${end}::time)`;
+        INSERT INTO schedule_exception (schedule_id, date, kind, start_local_time, end_local_time, modality)
+        VALUES (${scheduleId}::uuid, ${exception.date}::date, ${exception.kind}::schedule_exception_kind, ${start}::time, ${end}::time,
+                ${exception.modality ?? null}::modality)`;
       await tx.schedule.update({ where: { id: scheduleId }, data: { updateTime: new Date() } });
     },
 

@@ -157,7 +157,9 @@ export function schedulesService({ repo, materialiser, doctors, clinics, now }: 
             { schedule_id: scheduleId, date },
           );
         }
-        const exists = schedule.exceptions.some((e) => e.date === date && e.kind === exception.kind && e.start === exception.start && e.end === exception.end);
+        const exists = schedule.exceptions.some(
+          (e) => e.date === date && e.kind === exception.kind && e.start === exception.start && e.end === exception.end && e.modality === exception.modality,
+        );
         if (!exists) {
           if (exception.kind === 'extra') assertExtraFits(schedule, exception);
           await repo.insertException(tx, scheduleId, exception);

@@ -13,7 +13,7 @@ type Sql = Prisma.Sql;
  * (SQL date expressions), clipped to its validity: the weekly rule of each
  * date unless the date is CLOSED, plus the date's EXTRA hours. Columns:
  * schedule_id, clinic_id, tz, slot (interval), day (date), ls and le (local
- * start and end, time), source ('rule' or 'extra'), window_start and
+ * start and end, time), source ('rule' or 'extra'), modality, window_start and
  * window_end (timestamptz; a nonexistent local time is read in the offset
  * before the transition, PostgreSQL's rule, which is good enough for the
  * overlap check these serve).
@@ -23,7 +23,7 @@ export function workingWindows(scheduleId: Sql, firstDay: Sql, lastDay: Sql): Sq
     SELECT w.*, (w.day + w.ls) AT TIME ZONE w.tz AS window_start, (w.day + w.le) AT TIME ZONE w.tz AS window_end
     FROM (
       SELECT sc.id AS schedule_id, sc.clinic_id, c.time_zone AS tz, make_interval(mins => sc.slot_duration_minutes) AS slot,
-             day, r.start_local_time AS ls, r.end_local_time AS le, 'rule' AS source
+             day, r.start_local_time AS ls, r.end_local_time AS le, 'rule' AS source, r.modality
       FROM schedule sc
       JOIN clinic c ON c.id = sc.clinic_id
       CROSS JOIN LATERAL (
@@ -35,7 +35,7 @@ export function workingWindows(scheduleId: Sql, firstDay: Sql, lastDay: Sql): Sq
         AND NOT EXISTS (SELECT 1 FROM schedule_exception x WHERE x.schedule_id = sc.id AND x.date = days.day AND x.kind = 'closed')
       UNION ALL
       SELECT sc.id, sc.clinic_id, c.time_zone, make_interval(mins => sc.slot_duration_minutes),
-             x.date, x.start_local_time, x.end_local_time, 'extra'
+             x.date, x.start_local_time, x.end_local_time, 'extra', x.modality
       FROM schedule sc
       JOIN clinic c ON c.id = sc.clinic_id
       JOIN schedule_exception x ON x.schedule_id = sc.id AND x.kind = 'extra'
@@ -46,7 +46,8 @@ export function workingWindows(scheduleId: Sql, firstDay: Sql, lastDay: Sql): Sq
 
 /**
  * The slots a schedule makes on the local dates [firstDay, lastDay]
- * (YYYY-MM-DD). Columns: start_time, end_time (timestamptz).
+ * (YYYY-MM-DD). Columns: start_time, end_time (timestamptz), modality (its
+ * rule's or extra hours').
  *
  * Each window is cut into a wall-clock grid, ls + k × slot while the grid
  * slot ends by le. A grid slot [g, g + slot) becomes the real interval
@@ -61,11 +62,11 @@ export function workingWindows(scheduleId: Sql, firstDay: Sql, lastDay: Sql): Sq
 export function slotCandidates(scheduleId: string, firstDay: string, lastDay: string): Sql {
   const windows = workingWindows(Prisma.sql`${scheduleId}::uuid`, Prisma.sql`${firstDay}::date`, Prisma.sql`${lastDay}::date`);
   return Prisma.sql`
-    SELECT grid.start_time, grid.start_time + grid.slot AS end_time
+    SELECT grid.start_time, grid.start_time + grid.slot AS end_time, grid.modality
     FROM (
-      SELECT g.local_start, g.local_start AT TIME ZONE g.tz AS start_time, g.slot, g.tz
+      SELECT g.local_start, g.local_start AT TIME ZONE g.tz AS start_time, g.slot, g.tz, g.modality
       FROM (
-        SELECT w.tz, w.slot, w.day + w.ls + k * w.slot AS local_start
+        SELECT w.tz, w.slot, w.modality, w.day + w.ls + k * w.slot AS local_start
         FROM (${windows}) w
         CROSS JOIN LATERAL generate_series(0, floor(extract(epoch FROM w.le - w.ls) / extract(epoch FROM w.slot))::int - 1) k
       ) g

@@ -2,13 +2,15 @@
 // database: rules of one day must not overlap, every rule must hold a slot.
 
 import { AlreadyExistsError, type FieldViolation } from '@carebook/server';
+import type { Modality } from '../modality';
 import { dayName, formatMinutes, type LocalDate, type LocalMinutes } from './calendar';
 
-/** Weekly hours [start, end) on one ISO day (1 = Monday … 7 = Sunday). */
+/** Weekly hours [start, end) on one ISO day (1 = Monday … 7 = Sunday), of one modality. */
 export interface Rule {
   dayOfWeek: number;
   start: LocalMinutes;
   end: LocalMinutes;
+  modality: Modality;
 }
 
 /** The fields of a schedule a client sets. */
@@ -27,12 +29,13 @@ export interface NewSchedule extends ScheduleSpec {
 
 export type ExceptionKind = 'closed' | 'extra';
 
-/** A closed day or extra hours on one date; `start`/`end` are set exactly for extra hours. */
+/** A closed day or extra hours on one date; `start`, `end` and `modality` are set exactly for extra hours. */
 export interface ExceptionSpec {
   date: LocalDate;
   kind: ExceptionKind;
   start?: LocalMinutes;
   end?: LocalMinutes;
+  modality?: Modality;
 }
 
 export interface ScheduleException extends ExceptionSpec {
@@ -53,7 +56,7 @@ export interface Schedule extends NewSchedule {
 export type UpdatableField = 'rules' | 'slotMinutes' | 'validFrom' | 'validUntil';
 
 export const describeHours = (start: LocalMinutes, end: LocalMinutes) => `${formatMinutes(start)}-${formatMinutes(end)}`;
-export const describeRule = (r: Rule) => `${dayName(r.dayOfWeek)} ${describeHours(r.start, r.end)}`;
+export const describeRule = (r: Rule) => `${dayName(r.dayOfWeek)} ${describeHours(r.start, r.end)}${r.modality === 'video' ? ' by video' : ''}`;
 
 /** Rules in the order schedules show them: by day, then start. */
 export const sortRules = (rules: Rule[]): Rule[] => [...rules].sort((a, b) => a.dayOfWeek - b.dayOfWeek || a.start - b.start);

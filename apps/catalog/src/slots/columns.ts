@@ -14,6 +14,7 @@ export const SLOT_FIELDS: ColumnsOf<Slot> = {
   createTime: 'create_time',
   updateTime: 'update_time',
   scheduleId: 'schedule_id',
+  modality: 'modality',
 };
 
 /** The slot `s` as a Slot: every column of the model, under the model's field names. */

@@ -1,8 +1,9 @@
 import { SlotStatus, type CatalogServiceService, type Slot as SlotMessage } from '@carebook/proto/catalog';
 import { FILTER_TIME_RANGE, isTimeIdKey, RequestValidator, STORED_TIME_RANGE, type Handlers, type PageTokens } from '@carebook/server';
 import { specialtyFilter } from '../doctors/handlers';
+import { parseModality, toModalityMessage } from '../modality';
 import type { Slot, SlotInterval, SlotNames } from './repo';
-import { parseLocalWindow, parseNear } from './search-request';
+import { parseLocalWindow, parseNear, parseSearchModality } from './search-request';
 import type { SlotsService } from './service';
 
 type SlotHandlers = Pick<
@@ -41,6 +42,7 @@ export function toSlotMessage(s: Slot & Partial<SlotNames>, viewer: SlotViewer):
     specialty: named ? s.specialty : '',
     clinicDisplayName: s.clinicDisplayName ?? '',
     clinicTimeZone: s.clinicTimeZone ?? '',
+    modality: toModalityMessage(s.modality),
   };
 }
 
@@ -63,8 +65,9 @@ export function slotHandlers(slots: SlotsService, tokens: PageTokens, now: () =>
         return { startTime, endTime };
       });
       const clinicId = v.optionalUuid('clinic_id', request.clinicId ?? '');
+      const modality = parseModality(v, 'modality', request.modality);
       v.done();
-      const created = await slots.createMany(doctorId, intervals, clinicId);
+      const created = await slots.createMany(doctorId, intervals, { clinicId, modality });
       return { slots: created.map((slot) => toSlotMessage(slot, ctx)) };
     },
 
@@ -82,6 +85,7 @@ export function slotHandlers(slots: SlotsService, tokens: PageTokens, now: () =>
         doctorId: v.optionalUuid('doctor_id', request.doctorId),
         near: parseNear(v, request.near, request.radiusKm),
         localWindow: parseLocalWindow(v, request),
+        modality: parseSearchModality(v, request),
         from,
         to,
       };
@@ -101,6 +105,7 @@ export function slotHandlers(slots: SlotsService, tokens: PageTokens, now: () =>
         clinicId: v.optionalUuid('clinic_id', request.clinicId),
         near: parseNear(v, request.near, request.radiusKm),
         localWindow: parseLocalWindow(v, request),
+        modality: parseSearchModality(v, request),
         from,
         to: new Date(+from + NEXT_AVAILABLE_HORIZON_MS),
         limit: v.pageSize('limit', request.limit, 20, 100),

@@ -1,6 +1,6 @@
 import { preparedByText, queryPrepared, type SqlPool } from '@carebook/server';
 import type { CatalogPrisma } from '../db';
-import type { Prisma, Slot } from '../generated/prisma/client';
+import type { Modality, Prisma, Slot } from '../generated/prisma/client';
 import { nextAvailableSql, searchSlotsSql, type NextAvailableSearch, type SlotKeyset, type SlotSearch } from './search-sql';
 import { CLAIM, NAMED_SLOT_BY_ID, RELEASE } from './statements';
 
@@ -34,7 +34,7 @@ export function slotsRepo(prisma: CatalogPrisma, sql: SqlPool) {
 
   return {
     /** Inserts the batch in one statement: all rows or none. */
-    createMany: (doctorId: string, clinicId: string, intervals: SlotInterval[]) =>
+    createMany: (doctorId: string, { clinicId, modality }: { clinicId: string; modality: Modality }, intervals: SlotInterval[]) =>
       prisma.$transaction(async (tx) => {
         // Batches of one doctor queue on the doctor's row instead of meeting
         // in the exclusion index, where racing inserts deadlock and one is
@@ -43,7 +43,7 @@ export function slotsRepo(prisma: CatalogPrisma, sql: SqlPool) {
         // doctor's specialty, which each slot carries, until the commit.
         const [doctor] = await tx.$queryRaw<{ specialty: string }[]>`SELECT specialty FROM doctor WHERE id = ${doctorId}::uuid FOR NO KEY UPDATE`;
         return tx.slot.createManyAndReturn({
-          data: intervals.map((i) => ({ doctorId, specialty: doctor.specialty, clinicId, startTime: i.startTime, endTime: i.endTime })),
+          data: intervals.map((i) => ({ doctorId, specialty: doctor.specialty, clinicId, modality, startTime: i.startTime, endTime: i.endTime })),
         });
       }),
 

@@ -1,12 +1,13 @@
-import type { LatLng as LatLngMessage, TimeOfDay } from '@carebook/proto/catalog';
+import type { LatLng as LatLngMessage, Modality as ModalityMessage, TimeOfDay } from '@carebook/proto/catalog';
 import type { RequestValidator } from '@carebook/server';
 import { latLngViolations, type Near } from '../geo';
+import { parseModalityFilter, type Modality } from '../modality';
 import { parseTimeZone } from '../time-zones';
 import type { LocalWindow } from './search-sql';
 
 // Parsing of the search filters SearchSlots and FindNextAvailable share:
-// near/radius_km and the local time-of-day window. Each bad field is recorded
-// on the validator under its proto name.
+// near/radius_km, the modality and the local time-of-day window. Each bad
+// field is recorded on the validator under its proto name.
 
 /** radius_km when near is given without one. */
 export const DEFAULT_RADIUS_KM = 10;
@@ -25,6 +26,19 @@ export function parseNear(v: RequestValidator, near: LatLngMessage | undefined, 
   if (Number.isNaN(radiusKm) || radiusKm < 0) v.fail('radius_km', 'must be a positive number of kilometres');
   else if (radiusKm > MAX_RADIUS_KM) v.fail('radius_km', `must be at most ${MAX_RADIUS_KM}`);
   return { latitude: near.latitude, longitude: near.longitude, radiusKm: radiusKm || DEFAULT_RADIUS_KM };
+}
+
+/**
+ * The modality filter, undefined for either. Video slots have no place, so a
+ * search near a point finds in-person slots only, and video with near is
+ * refused rather than answered with nothing.
+ */
+export function parseSearchModality(v: RequestValidator, request: { modality?: ModalityMessage; near?: LatLngMessage }): Modality | undefined {
+  const modality = parseModalityFilter(v, 'modality', request.modality);
+  if (modality === 'video' && request.near) {
+    v.fail('near', 'must be unset with modality MODALITY_VIDEO: video slots have no place, so a search by distance finds in-person slots only');
+  }
+  return modality;
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');

@@ -1,5 +1,6 @@
 import { Prisma } from '../generated/prisma/client';
 import { withinSql, type Near } from '../geo';
+import { MODALITY_SQL, type Modality } from '../modality';
 import { SLOT_COLUMNS } from './columns';
 
 // The SQL of SearchSlots and FindNextAvailable. Each query first picks the
@@ -25,6 +26,8 @@ export interface SlotFilters {
   clinicId?: string;
   near?: Near;
   localWindow?: LocalWindow;
+  /** Undefined matches both; with `near`, only in-person slots match (matchingModality). */
+  modality?: Modality;
 }
 
 export interface SlotSearch extends SlotFilters {
@@ -74,6 +77,15 @@ export function nextAvailableDriver(search: NextAvailableSearch): NextAvailableD
 const where = (conditions: Prisma.Sql[]) => Prisma.join(conditions, ' AND ');
 
 /**
+ * The modality a slot must have, if any. A search by distance looks for
+ * places, and a video slot has none, so `near` means in person (the handler
+ * refuses video with near).
+ */
+function matchingModality(filters: Pick<SlotFilters, 'near' | 'modality'>): Modality | undefined {
+  return filters.near ? 'in_person' : filters.modality;
+}
+
+/**
  * The first `limit` open slots `s` starting in [from, to), after the keyset
  * position, that meet `conditions`, in (start_time, id) order: an index range
  * scan, every other test a filter on its rows. `clinicZone` is the clinic's
@@ -81,12 +93,14 @@ const where = (conditions: Prisma.Sql[]) => Prisma.join(conditions, ' AND ');
  * a local window joins the slot's clinic `z` by primary key for it.
  */
 function firstSlots(
-  search: { from: Date; to: Date; localWindow?: LocalWindow },
+  search: { from: Date; to: Date; localWindow?: LocalWindow } & Pick<SlotFilters, 'near' | 'modality'>,
   conditions: Prisma.Sql[],
   limit: number,
   options: { after?: SlotKeyset; clinicZone?: Prisma.Sql } = {},
 ): Prisma.Sql {
   const all = [Prisma.sql`s.status = 'open'`, Prisma.sql`s.start_time >= ${search.from}`, Prisma.sql`s.start_time < ${search.to}`, ...conditions];
+  const modality = matchingModality(search);
+  if (modality) all.push(Prisma.sql`s.modality = ${MODALITY_SQL[modality]}`);
   if (options.after) all.push(Prisma.sql`(s.start_time, s.id) > (${options.after.startTime}, ${options.after.id}::uuid)`);
   const window = search.localWindow;
   const zone = window?.timeZone ? Prisma.sql`${window.timeZone}::text` : (options.clinicZone ?? Prisma.sql`z.time_zone`);

@@ -10,6 +10,7 @@ import {
   type TimeIdKey,
 } from '@carebook/server';
 import type { DoctorsService } from '../doctors/service';
+import type { Modality } from '../modality';
 import type { NamedSlot, NextAvailableSearch, Slot, SlotInterval, SlotSearch, SlotsRepo } from './repo';
 
 const slotKey = (s: Slot): TimeIdKey => [s.startTime.toISOString(), s.id];
@@ -47,11 +48,11 @@ export function slotsService(repo: SlotsRepo, doctors: DoctorsService) {
     },
 
     /**
-     * Publishes a batch of slots at `clinicId` (one of the doctor's clinics;
-     * default the primary one), all or nothing. Intervals must not overlap
-     * each other.
+     * Publishes a batch of slots of one modality at `clinicId` (one of the
+     * doctor's clinics; default the primary one), all or nothing. Intervals
+     * must not overlap each other, nor the doctor's slots of either modality.
      */
-    async createMany(doctorId: string, intervals: SlotInterval[], clinicId?: string): Promise<Slot[]> {
+    async createMany(doctorId: string, intervals: SlotInterval[], { clinicId, modality }: { clinicId?: string; modality: Modality }): Promise<Slot[]> {
       const sorted = intervals.map((interval, index) => ({ interval, index })).sort((a, b) => +a.interval.startTime - +b.interval.startTime);
       for (let k = 1; k < sorted.length; k++) {
         const [previous, next] = [sorted[k - 1], sorted[k]];
@@ -69,7 +70,7 @@ export function slotsService(repo: SlotsRepo, doctors: DoctorsService) {
         // Racing batches of one doctor can deadlock on each other's rows in
         // the exclusion index; PostgreSQL aborts one, and its retry then meets
         // the winner's committed slots as an ordinary overlap.
-        const created = await retryOnTransactionConflict(() => repo.createMany(doctorId, clinicId ?? doctor.clinicId, intervals));
+        const created = await retryOnTransactionConflict(() => repo.createMany(doctorId, { clinicId: clinicId ?? doctor.clinicId, modality }, intervals));
         return created.sort((a, b) => +a.startTime - +b.startTime);
       } catch (err) {
         if (violates(err, 'slot_doctor_no_overlap')) throw await overlapError(doctorId, intervals, err);
