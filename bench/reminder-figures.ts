@@ -47,7 +47,7 @@ export type RemindersExtra = {
   /** How long before the due time every reminder was scheduled (negative: after it). */
   scheduledAheadMs: number | null;
   replayMs: number | null;
-  /** From the first process's start until it had applied every BOOKED event (the second's margin is judged by it). */
+  /** From the first process's start until it had applied every BOOKED event (the second's margin is judged by it, among others). */
   firstApplyMs: number;
   /** Reminder rows by `channel status [skip reason]`. */
   rows: Record<string, number>;
@@ -153,7 +153,7 @@ export async function reminderFigures(input: FigureInput): Promise<ScenarioResul
   const failures: string[] = [];
   if (undelivered) failures.push(`reminders: ${undelivered} of ${burst.expected.size} not accepted by the sink within ${burst.timeoutMs / 1000} s of their due time`);
   if (booked < input.plan.slotIds.length) failures.push(`reminders: ${input.plan.slotIds.length - booked} appointments not booked ${JSON.stringify(phase1.booking.errors)}`);
-  if (burst.replayedAt === undefined || burst.replayedAt > burst.dueAt) failures.push('reminders: the reminders were still being scheduled at their due time (raise replayMarginMs)');
+  if (burst.replayedAt === undefined || burst.replayedAt > burst.dueAt) failures.push('reminders: the reminders were still being scheduled at their due time (raise replayMarginMs in scenarios/reminders.ts)');
   if (base.result.errorCount) failures.push(`reminders baseline: ${base.result.errorCount} e-mails not accepted ${JSON.stringify(input.baseline.run.errors)}`);
   const extra: RemindersExtra = {
     reminders: burst.expected.size,
