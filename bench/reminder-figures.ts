@@ -1,7 +1,7 @@
 // The reminders scenario's figures, from the sink's acceptance times, the
 // notification rows' due times and the CPU read around the burst.
 import { messageIdOf } from '../apps/notifications/src/messages/message-id';
-import type { BenchContext, ScenarioResult } from './context';
+import type { BenchContext, ScenarioResult, TopStatement } from './context';
 import { toLoadResult, type LoadResult } from './load';
 import type { NotificationsDatabase, ReminderPlan } from './reminder-setup';
 import type { CpuSnapshot } from './resources';
@@ -25,6 +25,8 @@ export interface BurstWindow {
   peakRssMb: Record<string, number>;
   /** A reminder not accepted this long after its due time counts as undelivered. */
   timeoutMs: number;
+  /** The busiest statements of notifications', catalog's and booking's databases over the burst, with pg_stat_statements. */
+  statements?: TopStatement[];
 }
 
 /** The scenario's own figures (ScenarioResult.extra). */
@@ -190,6 +192,7 @@ export async function reminderFigures(input: FigureInput): Promise<ScenarioResul
     cpuCores,
     cpuMsPerOp,
     peakRssMb: burst.peakRssMb,
+    topStatements: burst.statements,
     extra,
     failures,
   };

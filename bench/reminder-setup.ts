@@ -13,6 +13,7 @@ import { book } from './scenarios/book';
 
 /** notifications' database for one run of the scenario. */
 export interface NotificationsDatabase {
+  name: string;
   url: string;
   /** The harness's own queries (set-up, checks); not measured. */
   sql: pg.Pool;
@@ -31,6 +32,7 @@ export async function notificationsDatabase(ctx: BenchContext): Promise<Notifica
   await migrateDatabase(url, migrationsDir('notifications'), createLogger('bench-migrate', 'warn'));
   const sql = benchPool(url, 2, 0);
   return {
+    name,
     url,
     sql,
     async setCursor(position) {

@@ -6,6 +6,7 @@ import { TEST_SECRETS_ENV } from '../../libs/testing/src/secrets';
 import type { BenchContext, ScenarioResult } from '../context';
 import { say } from '../progress';
 import { bookPlan, notificationsDatabase, planReminders, settledFeedPosition, type NotificationsDatabase, type ReminderPlan } from '../reminder-setup';
+import { resetStatements, topStatements } from '../measure';
 import { reminderFigures, type BurstWindow } from '../reminder-figures';
 import { cpuSnapshot, peakRssMbOf, resetPeakRss } from '../resources';
 import { buildBundle, servicePids, startNotifications } from '../services';
@@ -135,6 +136,7 @@ async function reminderBurst(ctx: BenchContext, db: NotificationsDatabase, sink:
     const expected = new Set(appointmentIds.map((id) => messageIdOf(id, 'reminder', 'email', offsetMs)));
     await sleepUntil(dueAt);
     const watched = { services: { ...servicePids(ctx.services), notifications: notifications.pid }, postgresPid: ctx.server.postgresPid };
+    await resetStatements(ctx);
     const before = cpuSnapshot(watched);
     const t0 = performance.now();
     say(ctx.options.quiet, `reminders: ${expected.size} due now`);
@@ -144,9 +146,10 @@ async function reminderBurst(ctx: BenchContext, db: NotificationsDatabase, sink:
     await pollUntil('every reminder row settled', async () => ((await unsettled()) === 0 ? true : undefined), 30_000, 100).catch(() => undefined);
     const after = cpuSnapshot(watched);
     const wallMs = performance.now() - t0;
+    const statements = await topStatements(ctx, [db.name, ctx.dataset.catalogDb, ctx.dataset.bookingDb]);
     // catalog's and booking's since the scenario began, notifications' since it started.
     const peakRssMb = peakRssMbOf({ ...servicePids(ctx.services), notifications: notifications.pid });
-    return { dueAt, offsetMs, expected, replayMs: replayedAt === undefined ? undefined : replayedAt - startedAt, replayedAt, before, after, wallMs, peakRssMb, timeoutMs };
+    return { dueAt, offsetMs, expected, replayMs: replayedAt === undefined ? undefined : replayedAt - startedAt, replayedAt, before, after, wallMs, peakRssMb, timeoutMs, statements };
   } finally {
     await notifications.stop('SIGTERM');
   }
@@ -163,13 +166,15 @@ export async function remindersScenario(ctx: BenchContext): Promise<ScenarioResu
   try {
     const plan = await planReminders(ctx, count, new Date(Math.ceil((Date.now() + BOOKING_LEAD_MS) / 1000) * 1000));
     const settings = notificationsEnv(db, sink, CONFIRMATION_ONLY_OFFSETS);
-    say(ctx.options.quiet, `reminders: nodemailer baseline, ${count} e-mails from ${settings.sendConcurrency} loops`);
-    const base = await baseline(sink, plan, settings.sendConcurrency, settings.from);
     const from = await settledFeedPosition(ctx);
     await db.setCursor(from);
     const phase1 = await bookAndConfirm(ctx, db, sink, plan);
     await db.setCursor(from);
     const burst = await reminderBurst(ctx, db, sink, plan, phase1.booking.appointmentIds, phase1);
+    // Right after the burst, so that the two meet the machine in the same state: on a shared
+    // machine, a baseline measured before the set-up (minutes earlier) varied by half.
+    say(ctx.options.quiet, `reminders: nodemailer baseline, ${count} e-mails from ${settings.sendConcurrency} loops`);
+    const base = await baseline(sink, plan, settings.sendConcurrency, settings.from);
     return await reminderFigures({ ctx, db, sink, plan, settings, baseline: base, phase1, burst });
   } finally {
     await sink.stop();
