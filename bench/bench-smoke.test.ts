@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, inject, it } from 'vitest';
 import { parseOptions } from './options';
+import type { RemindersExtra } from './reminder-figures';
 import type { BenchReport } from './report';
 import { runBenchmark, type BenchResult } from './run';
 
@@ -58,6 +59,21 @@ it('runs every scenario, baseline and peer strategy at smoke scale and writes it
   else expect(next.result!.ops).toBeGreaterThan(0);
   expect(report.noop!.ops).toBeGreaterThan(0);
 
+  // Reminders due at once: a notifications process e-mailed every one to the sink, each once and
+  // after the harness had them scheduled; nodemailer alone sent as many; their ratio and the lags were computed.
+  const reminders = byName.reminders;
+  expect(reminders.skipped).toBeUndefined();
+  const sent = reminders.extra as RemindersExtra;
+  expect(sent).toMatchObject({ reminders: options.reminders, delivered: options.reminders, undelivered: 0 });
+  expect(sent.duplicates).toBeGreaterThanOrEqual(0);
+  expect(sent.rows['email sent']).toBe(options.reminders);
+  expect(sent.scheduledAheadMs).toBeGreaterThan(0);
+  expect(reminders.result!.ops).toBe(options.reminders);
+  expect(reminders.baseline!.result.ops).toBe(options.reminders);
+  expect(reminders.throughputRatio).toBeGreaterThan(0);
+  expect(sent.lagMs.p99).toBeGreaterThanOrEqual(sent.lagMs.p50);
+  expect(Object.keys(reminders.cpuMsPerOp!)).toEqual(expect.arrayContaining(['catalog', 'booking', 'notifications', 'bench']));
+
   // Peer strategies: every client answered; the careful ones booked each slot once, the lock-free one was recorded as it came out.
   const peers = Object.fromEntries(report.peers.map((p) => [p.name, p]));
   for (const p of report.peers) expect(p.result.ops, p.name).toBe(options.rushClients * p.rounds);
@@ -74,7 +90,7 @@ it('runs every scenario, baseline and peer strategy at smoke scale and writes it
 
   // The JSON and the Markdown table were written.
   const written = JSON.parse(await readFile(run.files!.json, 'utf8')) as BenchReport;
-  expect(written.scenarios.map((s) => s.name)).toEqual(['search', 'find-next', 'book', 'book-traced', 'rush', 'cancel-rebook']);
+  expect(written.scenarios.map((s) => s.name)).toEqual(['search', 'find-next', 'book', 'book-traced', 'rush', 'cancel-rebook', 'reminders']);
   expect(await readFile(run.files!.markdown, 'utf8')).toContain('| Scenario | Clients | Ops | ops/s |');
-  expect(report.targets.map((t) => t.target)).toContain('rush: exactly 10 winners');
-}, 240_000);
+  expect(report.targets.map((t) => t.target)).toEqual(expect.arrayContaining(['rush: exactly 10 winners', 'reminders: every one delivered']));
+}, 600_000);

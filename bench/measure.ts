@@ -18,12 +18,14 @@ function watched(ctx: BenchContext, extra: Record<string, number | undefined> = 
   return { services: { ...servicePids(ctx.services), ...extra }, postgresPid: ctx.server.postgresPid };
 }
 
-async function resetStatements(ctx: BenchContext): Promise<void> {
+/** Clears pg_stat_statements (the whole server's), when it is loaded. */
+export async function resetStatements(ctx: BenchContext): Promise<void> {
   if (!ctx.server.statStatements) return;
   await withClient(ctx.server.url('postgres'), (c) => c.query('SELECT pg_stat_statements_reset()')).catch(() => undefined);
 }
 
-async function topStatements(ctx: BenchContext, databases: string[]): Promise<TopStatement[] | undefined> {
+/** The busiest statements of `databases` since the last reset, by total time; undefined without pg_stat_statements. */
+export async function topStatements(ctx: BenchContext, databases: string[]): Promise<TopStatement[] | undefined> {
   if (!ctx.server.statStatements) return undefined;
   return withClient(ctx.server.url('postgres'), async (c) => {
     const { rows } = await c.query<TopStatement>(

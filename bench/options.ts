@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['search', 'find-next', 'book', 'book-traced', 'rush', 'cancel-rebook', 'peers'] as const;
+export const SCENARIOS = ['search', 'find-next', 'book', 'book-traced', 'rush', 'cancel-rebook', 'peers', 'reminders'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** Everything a benchmark run is told. */
@@ -13,6 +13,8 @@ export interface BenchOptions {
   concurrency: number;
   rushClients: number;
   rushSlots: number;
+  /** Reminders due at the same instant in the reminders scenario. */
+  reminders: number;
   /** PostgreSQL connections per service process, and of the peer strategies' pool. */
   pool: number;
   scenarios: ScenarioName[];
@@ -42,6 +44,7 @@ const USAGE = `npm run bench -- [options]
   --concurrency <n>       concurrent clients of the closed-loop scenarios and their baselines (default 32)
   --rush-clients <n>      clients in the contended booking rush (default 1000)
   --rush-slots <n>        slots they fight over (default 10)
+  --reminders <n>         reminders due at the same instant in the reminders scenario (default 10000)
   --pool <n>              PostgreSQL connections per service process and of the peer strategies (default 20)
   --scenarios <list>      any of ${SCENARIOS.join(',')} (default all)
   --out <dir>             where results go (default bench/results)
@@ -49,8 +52,8 @@ const USAGE = `npm run bench -- [options]
   --fresh                 seed again even if a matching seeded template exists
   --no-templates          seed straight into the run's databases, keep no templates
   --seed-only             seed (or check) the templates and stop
-  --cpu-prof              write V8 CPU profiles of both services into <out>/profiles
-  --smoke                 tiny and quick: the harness's own test (scale 0.002, 1 s per scenario)
+  --cpu-prof              write V8 CPU profiles of the services into <out>/profiles
+  --smoke                 tiny and quick: the harness's own test (scale 0.002, 1 s per scenario, 100 reminders)
   --quiet                 no progress output
   -h, --help
 
@@ -79,6 +82,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       concurrency: { type: 'string' },
       'rush-clients': { type: 'string' },
       'rush-slots': { type: 'string' },
+      reminders: { type: 'string' },
       pool: { type: 'string' },
       scenarios: { type: 'string' },
       out: { type: 'string' },
@@ -111,6 +115,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     concurrency: Math.round(number('concurrency', values.concurrency, smoke ? 4 : 32)),
     rushClients: Math.round(number('rush-clients', values['rush-clients'], smoke ? 100 : 1000)),
     rushSlots: Math.round(number('rush-slots', values['rush-slots'], 10)),
+    reminders: Math.round(number('reminders', values.reminders, smoke ? 100 : 10_000)),
     pool: Math.round(number('pool', values.pool, smoke ? 5 : 20)),
     scenarios: scenarios as ScenarioName[],
     outDir: values.out ?? 'bench/results',

@@ -5,6 +5,7 @@ import type { FeedDelivery } from './feed-latency';
 import type { Dataset } from './dataset';
 import type { LoadResult } from './load';
 import type { PeerResult } from './peers';
+import type { RemindersExtra } from './reminder-figures';
 
 /** Search measured at another data-set scale, to see how latency grows with the data. */
 export interface ScalePoint {
@@ -74,6 +75,17 @@ export function judgeTargets(report: Omit<BenchReport, 'targets'>): Target[] {
     targets.push({ target: 'rush: p99 < 1 s', measured: `${f(rush.result!.latencyMs.p99, 0)} ms`, met: rush.result!.latencyMs.p99 < 1000 });
     targets.push({ target: 'rush: no errors but SLOT_UNAVAILABLE', measured: String(e.otherErrors), met: e.otherErrors === 0 });
   }
+  const reminders = by('reminders');
+  if (reminders) {
+    const e = reminders.extra as RemindersExtra;
+    targets.push({ target: 'reminders ≥ 0.5 × nodemailer alone (msgs/s)', measured: x(e.ratio), met: (e.ratio ?? 0) >= 0.5 });
+    targets.push({
+      target: 'reminders p99 lag < 60 s, 10,000 due at once',
+      measured: `${f(e.lagMs.p99 / 1000, 1)} s with ${e.reminders.toLocaleString('en-US')} due`,
+      met: e.reminders >= 10_000 ? e.lagMs.p99 < 60_000 : null,
+    });
+    targets.push({ target: 'reminders: every one delivered', measured: `${e.undelivered} undelivered, ${e.duplicates} duplicates`, met: e.undelivered === 0 });
+  }
   for (const name of ['catalog', 'booking']) {
     const r = report.resources[name];
     if (r) targets.push({ target: `${name} peak RSS < 250 MB`, measured: `${f(r.peakRssMb, 0)} MB`, met: r.peakRssMb < 250 });
@@ -87,6 +99,21 @@ function scenarioRow(s: ScenarioResult): string {
   const b = s.baseline?.result;
   const errors = s.name === 'rush' ? `${(s.extra as { otherErrors: number }).otherErrors}` : String(r.errorCount);
   return `| ${s.title} | ${r.concurrency} | ${r.ops.toLocaleString('en-US')} | ${f(r.throughput)} | ${f(r.latencyMs.p50, 2)} | ${f(r.latencyMs.p95, 2)} | ${f(r.latencyMs.p99, 2)} | ${errors} | ${s.baseline?.name ?? '–'} | ${f(b?.throughput)} | ${f(b?.latencyMs.p99, 2)} | ${x(s.throughputRatio)} | ${x(s.noopRatio)} |`;
+}
+
+/** The reminders scenario in one paragraph: rate against nodemailer alone, lag, losses and duplicates, CPU per reminder. */
+function remindersLine(e: RemindersExtra): string {
+  const cpu = Object.entries(e.cpuMsPerReminder).map(([name, ms]) => `${name === 'bench' ? 'load generator (the sink)' : name === 'postgres' ? 'PostgreSQL' : name} ${f(ms, 2)}`);
+  const rows = Object.entries(e.rows).map(([key, n]) => `${n.toLocaleString('en-US')} ${key}`).join(', ');
+  return (
+    `Reminders: ${e.reminders.toLocaleString('en-US')} due at ${e.dueAt} (all at once), ${e.delivered.toLocaleString('en-US')} accepted by the SMTP sink at ${f(e.msgsPerSecond)} msgs/s ` +
+    `(first due → last accepted), ${x(e.ratio)} nodemailer alone (${f(e.baselineMsgsPerSecond)} msgs/s from ${e.baseline.concurrency} loops on as many connections); ` +
+    `lag from the due time p50 ${f(e.lagMs.p50 / 1000, 2)} s, p99 ${f(e.lagMs.p99 / 1000, 2)} s, max ${f(e.lagMs.max / 1000, 2)} s; ${e.undelivered} undelivered, ${e.duplicates} duplicates (by Message-ID). ` +
+    `notifications sends ${e.settings.sendConcurrency} at a time, polls every ${e.settings.pollIntervalMs} ms. Reminder rows: ${rows}. ` +
+    `CPU ms per reminder: ${cpu.join(', ')}; nodemailer alone ${f(e.baseline.senderCpuMsPerMessage, 2)} in its process and ${f(e.baseline.sinkCpuMsPerMessage, 2)} in the sink. ` +
+    `Set-up: ${e.reminders.toLocaleString('en-US')} bookings in ${f(e.booking.seconds, 1)} s; a first notifications process applied their events in ${f(e.firstApplyMs / 1000, 1)} s and had sent the confirmations ${f(e.confirmationSeconds, 1)} s after its start; ` +
+    `the second applied them again in ${e.replayMs === null ? '(not in time)' : `${f(e.replayMs / 1000, 1)} s`}, scheduling the reminders ${e.scheduledAheadMs === null ? '(not in time)' : `${f(e.scheduledAheadMs / 1000, 1)} s`} before they were due.`
+  );
 }
 
 /** The Markdown summary: tables to paste into docs. */
@@ -133,6 +160,11 @@ export function toMarkdown(report: BenchReport): string {
       `Rush: ${e.winners} clients told BOOKED, ${e.losers} SLOT_UNAVAILABLE, ${e.otherErrors} other errors (${e.pendingAfterRush} appointments left PENDING, settled by booking's reconciler); once settled ${e.settledWinners} BOOKED appointments, ${e.doubleBookings} double bookings; raw claim rush: ${e.baselineWinners} winners.`,
     );
   }
+  const reminders = report.scenarios.find((s) => s.name === 'reminders' && s.extra);
+  if (reminders) {
+    lines.push('');
+    lines.push(remindersLine(reminders.extra as RemindersExtra));
+  }
   if (report.scaling.length) {
     const search = report.scenarios.find((s) => s.name === 'search' && s.result);
     lines.push('');
@@ -155,13 +187,14 @@ export function toMarkdown(report: BenchReport): string {
     }
   }
   lines.push('');
-  lines.push('| CPU ms per op | catalog | booking | PostgreSQL | load generator | cores busy | peak RSS MB catalog | peak RSS MB booking |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| CPU ms per op | catalog | booking | notifications | PostgreSQL | load generator | cores busy | peak RSS MB catalog | peak RSS MB booking | peak RSS MB notifications |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const s of report.scenarios.filter((s) => s.cpuMsPerOp)) {
     const c = s.cpuMsPerOp!;
     const cores = Object.values(s.cpuCores ?? {}).reduce((a, b) => a + b, 0);
+    const rss = s.peakRssMb ?? {};
     lines.push(
-      `| ${s.name} | ${f(c.catalog, 3)} | ${f(c.booking, 3)} | ${f(c.postgres, 3)} | ${f(c.bench, 3)} | ${f(cores, 2)} | ${f(s.peakRssMb?.catalog, 0)} | ${f(s.peakRssMb?.booking, 0)} |`,
+      `| ${s.name} | ${f(c.catalog, 3)} | ${f(c.booking, 3)} | ${f(c.notifications, 3)} | ${f(c.postgres, 3)} | ${f(c.bench, 3)} | ${f(cores, 2)} | ${f(rss.catalog, 0)} | ${f(rss.booking, 0)} | ${f(rss.notifications, 0)} |`,
     );
   }
   const res = Object.entries(report.resources).filter(([, r]) => r);

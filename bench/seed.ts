@@ -5,7 +5,7 @@ import { deferKeysAndIndexes, runParallel, type RestoreStep } from './bulk-load'
 import { progressBar, say } from './progress';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-export const migrationsDir = (service: 'catalog' | 'booking') => `${root}prisma/${service}/migrations`;
+export const migrationsDir = (service: 'catalog' | 'booking' | 'notifications') => `${root}prisma/${service}/migrations`;
 
 /**
  * Bumped whenever the seeded data changes shape, so stale templates are not reused.

@@ -7,18 +7,33 @@ import { freePort } from '../libs/testing/src/ports';
 import { startServiceProcess, type ServiceProcess } from '../libs/testing/src/service-process';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-let bundled: Promise<void> | undefined;
+type App = 'catalog' | 'booking' | 'notifications';
+const bundled = new Map<App, Promise<void>>();
 
 /**
- * Builds both services' production bundles (scripts/build-app.mjs), once per
+ * Builds a service's production bundle (scripts/build-app.mjs), once per
  * run: the benchmark measures what the Dockerfiles run, not tsx compiling
  * TypeScript in the process (which alone holds some 60 MB more).
  */
+export function buildBundle(app: App): Promise<void> {
+  let build = bundled.get(app);
+  if (!build) {
+    build = promisify(execFile)(process.execPath, ['scripts/build-app.mjs', app], { cwd: root }).then(() => undefined);
+    bundled.set(app, build);
+  }
+  return build;
+}
+
+/** Builds catalog's and booking's production bundles, once per run. */
 export function buildBundles(): Promise<void> {
-  bundled ??= Promise.all(
-    (['catalog', 'booking'] as const).map((app) => promisify(execFile)(process.execPath, ['scripts/build-app.mjs', app], { cwd: root })),
-  ).then(() => undefined);
-  return bundled;
+  return Promise.all([buildBundle('catalog'), buildBundle('booking')]).then(() => undefined);
+}
+
+/** NODE_OPTIONS that make a process write a V8 CPU profile into `dir` when it stops; none without `dir`. */
+async function profilingEnv(dir: string | undefined): Promise<Record<string, string>> {
+  if (!dir) return {};
+  await mkdir(resolve(dir), { recursive: true });
+  return { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${resolve(dir)}`.trim() };
 }
 
 /** catalog and booking as real OS processes running their production bundles, as in production. */
@@ -44,12 +59,7 @@ export async function startServices(options: {
   /** More environment for both services (the tracing scenario's OTEL_* variables). */
   env?: Record<string, string>;
 }): Promise<Services> {
-  const profiling: Record<string, string> = {};
-  if (options.cpuProfDir) {
-    const dir = resolve(options.cpuProfDir);
-    await mkdir(dir, { recursive: true });
-    profiling.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${dir}`.trim();
-  }
+  const profiling = await profilingEnv(options.cpuProfDir);
   await buildBundles();
   const [catalogPort, bookingPort] = await Promise.all([freePort(), freePort()]);
   // Untraced unless asked, whatever the shell's OTEL_* variables say.
@@ -105,5 +115,38 @@ export async function startCatalogOnly(options: { catalogUrl: string; pool: numb
     CATALOG_PORT: String(port),
     CATALOG_DATABASE_URL: options.catalogUrl,
     CATALOG_DB_POOL_SIZE: String(options.pool),
+  }, 'bundle');
+}
+
+/**
+ * Starts notifications as its production bundle, on `databaseUrl`, following
+ * the feed of `services.booking` and sending e-mail to `smtpUrl`; SMS through
+ * the log adapter, LOG_LEVEL=warn, `env` on top (its reminder offsets), its
+ * other settings at their defaults. Only the reminders scenario starts it, so
+ * the other scenarios' figures do not include it.
+ */
+export async function startNotifications(options: {
+  services: Services;
+  databaseUrl: string;
+  smtpUrl: string;
+  pool: number;
+  env: Record<string, string>;
+  /** Where it writes a V8 CPU profile when it stops. */
+  cpuProfDir?: string;
+}): Promise<ServiceProcess> {
+  await buildBundle('notifications');
+  const port = await freePort();
+  return startServiceProcess('notifications', port, {
+    ...(await profilingEnv(options.cpuProfDir)),
+    OTEL_TRACES_EXPORTER: 'none',
+    LOG_LEVEL: 'warn',
+    NOTIFICATIONS_PORT: String(port),
+    NOTIFICATIONS_DATABASE_URL: options.databaseUrl,
+    NOTIFICATIONS_DB_POOL_SIZE: String(options.pool),
+    BOOKING_ADDRESS: options.services.booking.address,
+    CATALOG_ADDRESS: options.services.catalog.address,
+    NOTIFY_SMTP_URL: options.smtpUrl,
+    NOTIFY_SMS_ADAPTER: 'log',
+    ...options.env,
   }, 'bundle');
 }
