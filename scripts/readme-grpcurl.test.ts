@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBookingUnderTest, type BookingUnderTest } from '../apps/booking/test/harness';
+import { startBookingUnderTest, TEST_BOOKING_OPTIONS, type BookingUnderTest } from '../apps/booking/test/harness';
+import { jitsiRooms } from '../apps/booking/src/consultations/jitsi-rooms';
 import { createLogger } from '@carebook/server';
 import { createTestDatabase, freePort, startServiceProcess, TEST_INTERNAL_TOKEN, type ServiceProcess } from '@carebook/testing';
 import { startMailSink, type MailSink } from './mail-sink';
@@ -21,7 +22,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 // What the README reads from .data/catalog-internal-token: the token of the catalog started here.
 const INTERNAL_TOKEN = TEST_INTERNAL_TOKEN;
 /** Shell variables the walk-through sets, each an id. */
-const ID_VARIABLES = ['CLINIC', 'DOCTOR', 'SLOT1', 'SLOT2', 'SLOT3', 'SCHEDULE', 'CLINIC2', 'CLAIM', 'PATIENT', 'APPT', 'NEW'];
+const ID_VARIABLES = ['CLINIC', 'DOCTOR', 'SLOT1', 'SLOT2', 'SLOT3', 'SCHEDULE', 'CLINIC2', 'CLAIM', 'PATIENT', 'APPT', 'NEW', 'VSLOT', 'HELD'];
 
 const toolMissing = (command: string, args: string[]) => spawnSync(command, args, { stdio: 'ignore' }).status !== 0;
 const missing = [
@@ -117,7 +118,11 @@ describe.skipIf(missing.length > 0)('README walk-through with grpcurl', () => {
   let run: WalkThrough;
 
   beforeAll(async () => {
-    services = await startBookingUnderTest();
+    // As `npm start` runs booking: rooms on the default Jitsi base URL, made as soon as the feed says so.
+    services = await startBookingUnderTest({
+      video: { ...TEST_BOOKING_OPTIONS.video, intervalMs: 200 },
+      videoRooms: jitsiRooms({ baseUrl: 'https://meet.jit.si' }),
+    });
     dir = await mkdtemp(join(tmpdir(), 'carebook-readme-'));
     mail = await startMailSink({ dir: join(dir, '.data', 'mail'), host: '127.0.0.1', port: 0, log: createLogger('mail-sink', 'silent') });
     notificationsDb = await createTestDatabase('notifications');
@@ -188,6 +193,9 @@ describe.skipIf(missing.length > 0)('README walk-through with grpcurl', () => {
     expect(moved.stdout).toContain('"status": "APPOINTMENT_STATUS_CANCELLED"');
     expect(moved.stdout).toContain(`{"id":"${run.ids.SLOT1}","startTime":"2030-01-07T09:00:00Z"}`);
     expect(moved.stdout).toContain(`{"id":"${run.ids.SLOT2}","startTime":"2030-01-07T09:30:00Z"}`);
+
+    // A confirmed hold of a video slot got its room; the patient's link is shown, its secrets masked by the README.
+    expect(block('ConfirmAppointment').stdout).toContain('https://meet.jit.si/carebook-<room>?');
 
     // The confirmation reached the mail sink, its time on the clinic's wall clock.
     expect(block('Subject: Appointment confirmed').stdout).toContain('Subject: Appointment confirmed: Mon 7 Jan 2030, 10:00 CET (Europe/Berlin)');
