@@ -12,7 +12,11 @@ import { callRaw, createRawClient, createTestDatabase, expectGrpcError, freePort
 
 const FLOOD = 20;
 const RSS_LIMIT_BYTES = 400 * 1024 * 1024;
-const OTHER_CALLER_LIMIT_MS = 500;
+// What the flood once did was stall other callers for seconds. The bound
+// says "not that", with room for a suite that runs other files beside this
+// one on two cores (402 ms seen in CI); it is no latency measurement, which
+// is the benchmark's job.
+const OTHER_CALLER_LIMIT_MS = 1_500;
 
 let catalog: ServiceProcess;
 let drop: () => Promise<void>;
@@ -59,7 +63,7 @@ async function floodWhileReading(bytes: Uint8Array): Promise<{ replies: RawReply
 const clinicWithTimeZoneOf = (bytes: number) =>
   Catalog.createClinic.requestSerialize({ clinic: Clinic.fromPartial({ displayName: 'Praxis', timeZone: 'x'.repeat(bytes), address: 'Markt 1' }) });
 
-it(`refuses ${FLOOD} concurrent 3.9 MB requests before reading them, stays under 400 MB and keeps answering others within 500 ms`, async () => {
+it(`refuses ${FLOOD} concurrent 3.9 MB requests before reading them, stays under 400 MB and keeps answering others within 1.5 s`, async () => {
   const { replies, otherCallerMs } = await floodWhileReading(clinicWithTimeZoneOf(3_900_000));
   const rss = peakRss(catalog.pid!);
   console.log(`${FLOOD} × 3.9 MB: peak RSS ${(rss / 1024 / 1024).toFixed(0)} MB, another caller's GetClinic ${otherCallerMs.toFixed(0)} ms`);
