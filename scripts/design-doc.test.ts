@@ -145,17 +145,32 @@ describe('the ER diagrams of docs/design.md', () => {
   });
 });
 
+// A named object created or dropped by migration SQL: constraints added to a
+// table or written inside CREATE TABLE, indexes, and triggers (constraint
+// triggers and CREATE OR REPLACE included).
+const CREATED_OR_DROPPED =
+  /(?:(?<create>ADD\s+CONSTRAINT|^\s*CONSTRAINT|CREATE\s+(?:UNIQUE\s+)?INDEX(?:\s+CONCURRENTLY)?(?:\s+IF\s+NOT\s+EXISTS)?|CREATE\s+(?:OR\s+REPLACE\s+)?(?:CONSTRAINT\s+)?TRIGGER)|(?<drop>DROP\s+(?:CONSTRAINT|INDEX|TRIGGER)(?:\s+CONCURRENTLY)?(?:\s+IF\s+EXISTS)?))\s+"(?<name>\w+)"/gim;
+
+/** The named objects that SQL, run in order, leaves in place (primary keys aside). */
+function namedObjectsLeft(sql: string): string[] {
+  const left = new Set<string>();
+  for (const m of sql.replace(/--.*$/gm, '').matchAll(CREATED_OR_DROPPED)) {
+    const name = m.groups!.name;
+    if (m.groups!.drop) left.delete(name);
+    else left.add(name);
+  }
+  return [...left].filter((name) => !name.endsWith('_pkey'));
+}
+
 /** Named constraints, indexes and triggers the migrations leave in place (primary keys aside). */
 function migratedObjectNames(service: string): string[] {
   const dir = `${repoRoot}prisma/${service}/migrations`;
   const sql = readdirSync(dir)
     .filter((name) => existsSync(`${dir}/${name}/migration.sql`))
     .sort()
-    .map((name) => readFileSync(`${dir}/${name}/migration.sql`, 'utf8').replace(/--.*$/gm, ''))
+    .map((name) => readFileSync(`${dir}/${name}/migration.sql`, 'utf8'))
     .join('\n');
-  const created = [...sql.matchAll(/(?:ADD\s+CONSTRAINT|CREATE\s+(?:UNIQUE\s+)?INDEX|CREATE\s+TRIGGER)\s+"(\w+)"/gi)].map((m) => m[1]);
-  const dropped = new Set([...sql.matchAll(/DROP\s+(?:CONSTRAINT|INDEX|TRIGGER)\s+(?:IF\s+EXISTS\s+)?"(\w+)"/gi)].map((m) => m[1]));
-  return [...new Set(created)].filter((name) => !dropped.has(name) && !name.endsWith('_pkey'));
+  return namedObjectsLeft(sql);
 }
 
 describe('the constraint and index tables of docs/design.md', () => {
@@ -165,6 +180,29 @@ describe('the constraint and index tables of docs/design.md', () => {
     const names = migratedObjectNames(service);
     expect(names.length).toBeGreaterThan(5);
     expect(names.filter((name) => !tables.includes(`\`${name}\``))).toEqual([]);
+  });
+
+  it('are checked against constraints, indexes and triggers however the migrations write them', () => {
+    const sql = `
+      CREATE TABLE "t" (
+          "id" BOOLEAN NOT NULL DEFAULT true,
+          CONSTRAINT "t_pkey" PRIMARY KEY ("id"),
+          CONSTRAINT "t_one_row_check" CHECK ("id")
+      );
+      ALTER TABLE "t" ADD CONSTRAINT "t_added_check" CHECK (true);
+      CREATE UNIQUE INDEX "t_key" ON "t"("id");
+      CREATE INDEX "t_idx" ON "t"("id");
+      CREATE TRIGGER "t_trigger" BEFORE INSERT ON "t" FOR EACH ROW EXECUTE FUNCTION f();
+      CREATE OR REPLACE TRIGGER "t_replaced" BEFORE INSERT ON "t" FOR EACH ROW EXECUTE FUNCTION f();
+      CREATE CONSTRAINT TRIGGER "t_deferred" AFTER UPDATE ON "t" DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION f();
+      CREATE INDEX "t_gone_idx" ON "t"("id");
+      DROP INDEX "t_gone_idx";
+      -- ADD CONSTRAINT "t_commented_check"
+    `;
+    expect(namedObjectsLeft(sql).sort()).toEqual(['t_added_check', 't_deferred', 't_idx', 't_key', 't_one_row_check', 't_replaced', 't_trigger']);
+    expect(migratedObjectNames('booking')).toEqual(
+      expect.arrayContaining(['appointment_event_horizon_one_row_check', 'appointment_event_cursor_position_check', 'appointment_event_on_status_change']),
+    );
   });
 });
 
