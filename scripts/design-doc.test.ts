@@ -206,6 +206,16 @@ describe('the constraint and index tables of docs/design.md', () => {
   });
 });
 
+describe('the deployment diagram of docs/design.md', () => {
+  const deployment = section(design, '2.1 Deployment');
+
+  it.each(services)("names every table of %s's database", async (service) => {
+    const schema = await schemaOf(service);
+    expect(deployment).toMatch(/```mermaid\nflowchart/);
+    expect(schema.tables.map((t) => t.name).filter((name) => !new RegExp(`\\b${name}\\b`).test(deployment))).toEqual([]);
+  });
+});
+
 describe('the API table of docs/design.md', () => {
   const protoFiles = services.flatMap((service) =>
     readdirSync(`${repoRoot}proto/carebook/${service}/v1`)
