@@ -1,5 +1,5 @@
 import { databaseGauge } from '@carebook/server';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { AppointmentsRepo } from './appointments/repo';
 import type { ConflictsRepo } from './conflicts/repo';
 import type { ConsultationsRepo } from './consultations/repo';
@@ -18,14 +18,35 @@ function shared<T>(read: () => Promise<T>): () => Promise<T> {
   };
 }
 
-/** Registers the PENDING, owed-release, slot-conflict, event-feed and consultation-room gauges. */
+/**
+ * `carebook_booking_event_consumer_lag_events{consumer}`: for each consumer
+ * inside booking with a cursor row, how many events it trails the feed by, all
+ * read by one query at each scrape. A failed read keeps the last values, as
+ * databaseGauge does.
+ */
+function registerConsumerLag(registry: Registry, events: Pick<AppointmentEventsRepo, 'consumerLag'>): void {
+  new Gauge({
+    name: 'carebook_booking_event_consumer_lag_events',
+    help: "Events of the appointment feed a consumer inside booking has not applied yet: the feed's latest position less the consumer's cursor.",
+    labelNames: ['consumer'],
+    registers: [registry],
+    async collect() {
+      const rows = await events.consumerLag().catch(() => undefined);
+      if (!rows) return;
+      this.reset();
+      for (const { consumer, lag } of rows) this.set({ consumer }, lag);
+    },
+  });
+}
+
+/** Registers the PENDING, owed-release, slot-conflict, event-feed, feed-consumer and consultation-room gauges. */
 export function registerBookingMetrics(
   registry: Registry,
   repos: {
     appointments: Pick<AppointmentsRepo, 'pendingStats'>;
     releases: Pick<ReleasesRepo, 'owedStats'>;
     conflicts: Pick<ConflictsRepo, 'countOpen'>;
-    events: Pick<AppointmentEventsRepo, 'bounds' | 'unpositionedStats'>;
+    events: Pick<AppointmentEventsRepo, 'bounds' | 'unpositionedStats' | 'consumerLag'>;
     consultations: Pick<ConsultationsRepo, 'owedStats'>;
   },
 ): void {
@@ -55,7 +76,7 @@ export function registerBookingMetrics(
   databaseGauge(
     registry,
     'carebook_booking_event_feed_latest_position',
-    "The appointment event feed's latest position; consumers' lag is this less their cursor (notifications exports its own).",
+    "The appointment event feed's latest position; consumers' lag is this less their cursor (booking's own consumers: carebook_booking_event_consumer_lag_events; notifications exports its own).",
     async () => (await repos.events.bounds()).latest,
   );
   databaseGauge(
@@ -64,6 +85,7 @@ export function registerBookingMetrics(
     'Age of the oldest committed event still waiting for its feed position (0 when none); above a second, the sequencer is stuck.',
     async () => (await unpositioned()).oldestAgeSeconds,
   );
+  registerConsumerLag(registry, repos.events);
   const rooms = shared(() => repos.consultations.owedStats());
   databaseGauge(
     registry,

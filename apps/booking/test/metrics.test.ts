@@ -4,6 +4,8 @@ import type { Patient } from '@carebook/proto/booking';
 import type { Slot } from '@carebook/proto/catalog';
 import { expectGrpcError, metricValue, pollUntil, scrapeMetrics, type MetricSample } from '@carebook/testing';
 import { enqueueRelease } from '../src/releases/repo';
+import { createClinic, createDoctor, startCatalogUnderTest } from '../../catalog/test/harness';
+import { createSchedule as createCatalogSchedule, day, rules, DayOfWeek } from '../../catalog/test/schedule-fixtures';
 import { book, createPatient, createSchedule, insertAppointment } from './booking-fixtures';
 import { startBookingUnderTest, type BookingUnderTest } from './harness';
 
@@ -12,16 +14,22 @@ import { startBookingUnderTest, type BookingUnderTest } from './harness';
 // go-grpc-prometheus names and labels, and the domain gauges read the
 // databases.
 
+let catalog: Awaited<ReturnType<typeof startCatalogUnderTest>>;
 let sys: BookingUnderTest;
 let patient: Patient;
 let slots: Slot[];
 
 beforeAll(async () => {
-  sys = await startBookingUnderTest();
+  // Started here, not by the booking harness, to run its materialiser on demand.
+  catalog = await startCatalogUnderTest();
+  sys = await startBookingUnderTest({ catalog });
   patient = await createPatient(sys.client);
-  ({ slots } = await createSchedule(sys.catalog.client, 4));
+  ({ slots } = await createSchedule(sys.catalog.client, 5));
 });
-afterAll(() => sys?.close());
+afterAll(async () => {
+  await sys?.close();
+  await catalog?.close();
+});
 
 const BOOKING = 'carebook.booking.v1.BookingService';
 const CATALOG = 'carebook.catalog.v1.CatalogService';
@@ -88,6 +96,54 @@ describe('domain and health gauges', () => {
     });
     expect(growth(before, after, 'carebook_booking_event_feed_latest_position', {})).toBe(1);
     expect(metricValue(after, 'carebook_booking_event_unpositioned_oldest_age_seconds')).toBe(0);
+  });
+
+  it("show how far booking's own feed consumer trails the feed: behind while its cursor is held, 0 once it has applied the feed", async () => {
+    const LAG = 'carebook_booking_event_consumer_lag_events';
+    const rooms = { consumer: 'consultations' };
+    // Holding the recorder's cursor row keeps the cursor where it is.
+    const holder = await sys.sql.connect();
+    try {
+      await holder.query('BEGIN');
+      const { rows } = await holder.query("SELECT position::int FROM appointment_event_cursor WHERE consumer = 'consultations' FOR UPDATE");
+      const before = await bookingMetrics();
+      expect(metricValue(before, LAG, rooms)).toBe(metricValue(before, 'carebook_booking_event_feed_latest_position') - rows[0].position);
+      await book(sys, patient, slots[4]);
+      const behind = await pollUntil('the booking to be positioned', async () => {
+        await sys.service.sequencer.runOnce();
+        const metrics = await bookingMetrics();
+        return growth(before, metrics, 'carebook_booking_event_feed_latest_position', {}) > 0 ? metrics : undefined;
+      });
+      expect(growth(before, behind, LAG, rooms)).toBe(1);
+      expect(metricValue(behind, LAG, rooms)).toBeGreaterThan(0);
+      await holder.query('ROLLBACK');
+    } finally {
+      holder.release();
+    }
+    // The recorder's loop, woken while the row was held, found it locked and
+    // waits for its next interval: apply the feed here.
+    const caughtUp = await pollUntil('the recorder to apply the feed', async () => {
+      await sys.service.consultations.recordFromFeed();
+      const metrics = await bookingMetrics();
+      return metricValue(metrics, LAG, rooms) === 0 ? metrics : undefined;
+    });
+    expect(caughtUp.filter((s) => s.name === LAG).map((s) => s.labels.consumer)).toEqual(['consultations']);
+  });
+
+  it('show the materialisation lag of a schedule whose slots stop short of the horizon, and 0 once materialised', async () => {
+    const LAG = 'carebook_catalog_materialisation_lag_days';
+    const clinic = await createClinic(sys.catalog.client);
+    const doctor = await createDoctor(sys.catalog.client, clinic.id);
+    const schedule = await createCatalogSchedule(sys.catalog.client, doctor.id, clinic.id, {
+      validFrom: day('2026-01-01'),
+      rules: rules([DayOfWeek.MONDAY], '09:00', '10:00'),
+    });
+    expect(metricValue(await catalogMetrics(), LAG)).toBe(0);
+    // As if the background loop had not run for five days.
+    await sys.catalog.sql.query('UPDATE schedule SET materialised_through = materialised_through - 5 WHERE id = $1', [schedule.id]);
+    expect(metricValue(await catalogMetrics(), LAG)).toBe(5);
+    expect((await catalog.materialiser.materialiseDue()).map((r) => r.scheduleId)).toEqual([schedule.id]);
+    expect(metricValue(await catalogMetrics(), LAG)).toBe(0);
   });
 
   it("show the pool, the dependencies' reachability, the materialisation lag and Node's process metrics", async () => {

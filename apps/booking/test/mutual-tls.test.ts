@@ -8,6 +8,7 @@ import {
   createTestPki,
   expectGrpcError,
   freePort,
+  inspectionPool,
   startServiceProcess,
   type IssuedCertificate,
   type ServiceProcess,
@@ -47,6 +48,12 @@ function bookingClient(cert?: IssuedCertificate): BookingClient {
 
 let admin: IssuedCertificate;
 let web: IssuedCertificate;
+/** The web front end's identity, signed by another CA. */
+let foreign: IssuedCertificate;
+/** The web front end's identity, signed by the CA but long expired. */
+let expired: IssuedCertificate;
+/** booking's database, to show that a refused caller wrote nothing. */
+let bookingSql: ReturnType<typeof inspectionPool>;
 
 beforeAll(async () => {
   pki = await createTestPki();
@@ -58,8 +65,12 @@ beforeAll(async () => {
   ];
   admin = await ca.issue('admin', { uris: ['spiffe://carebook/admin'] });
   web = await ca.issue('web', { uris: ['spiffe://carebook/web'] });
+  foreign = await (await pki.createCa('elsewhere')).issue('foreign', { uris: ['spiffe://carebook/web'] });
+  expired = await ca.issue('expired', { uris: ['spiffe://carebook/web'], expired: true });
   const [catalogDb, bookingDb] = await Promise.all([createTestDatabase('catalog'), createTestDatabase('booking')]);
   drops.push(catalogDb.drop, bookingDb.drop);
+  bookingSql = inspectionPool(bookingDb.url, 1);
+  drops.push(() => bookingSql.end());
   const [catalogPort, bookingPort] = [await freePort(), await freePort()];
   catalog = await startServiceProcess(
     'catalog',
@@ -120,6 +131,18 @@ describe('booking and catalog under mutual TLS', () => {
 
   it("refuse a caller without a certificate at booking's handshake: UNAVAILABLE", async () => {
     await expectGrpcError(bookingClient(undefined).getPatient({ id: '00000000-0000-4000-8000-000000000000' }), status.UNAVAILABLE);
+  });
+
+  it.each([
+    ['a certificate from another CA', () => foreign],
+    ['an expired certificate', () => expired],
+  ])("refuse %s at booking's handshake: UNAVAILABLE, and nothing written", async (_, cert) => {
+    const patients = async () => (await bookingSql.query<{ count: number }>('SELECT count(*)::int AS count FROM patient')).rows[0].count;
+    const before = await patients();
+    const caller = bookingClient(cert());
+    await expectGrpcError(createPatient(caller), status.UNAVAILABLE);
+    await expectGrpcError(caller.getPatient({ id: '00000000-0000-4000-8000-000000000000' }), status.UNAVAILABLE);
+    expect(await patients()).toBe(before);
   });
 
   it('keep catalog writes to its admins: the web front end may read but not write', async () => {

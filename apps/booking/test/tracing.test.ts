@@ -22,7 +22,7 @@ let used = 0;
 beforeAll(async () => {
   tracing = await startTracing({ serviceName: 'carebook-test', exporter });
   sys = await startBookingUnderTest();
-  schedule = await createSchedule(sys.catalog.client, 5);
+  schedule = await createSchedule(sys.catalog.client, 6);
   patient = await createPatient(sys.client);
 });
 afterAll(async () => {
@@ -112,6 +112,43 @@ describe('tracing', () => {
     expect(server.spanContext().traceState?.get('vendor')).toBe('opaque');
     expect(parentOf(only(spans, CLAIM, SpanKind.SERVER))).toBe(only(spans, CLAIM, SpanKind.CLIENT).spanContext().spanId);
     expect(spans.some((s) => s.name === 'slot_claim')).toBe(true);
+  });
+
+  it("gives Prisma's queries spans under the call's span: GetPatient's and GetAppointment's operation and SQL, without parameter values", async () => {
+    const { appointment } = await sys.client.bookAppointment({ slotId: freshSlot().id, patientId: patient.id, requestId: newRequestId(), reason: '' });
+    for (const [method, call, model] of [
+      ['GetPatient', () => sys.client.getPatient({ id: patient.id }), 'Patient'],
+      ['GetAppointment', () => sys.client.getAppointment({ id: appointment!.id }), 'Appointment'],
+    ] as const) {
+      exporter.reset();
+      await call();
+      const name = `carebook.booking.v1.BookingService/${method}`;
+      const server = await pollUntil(`the ${method} span`, async () => exporter.getFinishedSpans().find((s) => s.name === name && s.kind === SpanKind.SERVER));
+      const spans = await traceOf(server.spanContext().traceId, name);
+      const operations = spans.filter((s) => s.name === 'prisma:client:operation' && s.attributes.model === model);
+      expect(operations.length, `${method}'s Prisma operations on ${model}`).toBeGreaterThan(0);
+      for (const operation of operations) {
+        expect(parentOf(operation)).toBe(server.spanContext().spanId);
+        const queries = spans.filter((s) => s.name === 'prisma:client:db_query' && parentOf(s) === operation.spanContext().spanId);
+        expect(queries.length, 'its SQL').toBeGreaterThan(0);
+        for (const query of queries) {
+          expect(query.kind).toBe(SpanKind.CLIENT);
+          expect(query.attributes['db.system.name']).toBe('postgresql');
+          expect(query.attributes['db.query.text']).toMatch(/^SELECT .* WHERE .*\$1/s);
+        }
+      }
+      // The SQL's text, never its values; and nothing of the client's own work between call and SQL.
+      expect(JSON.stringify(spans.map((s) => s.attributes))).not.toContain(patient.id);
+      expect(JSON.stringify(spans.map((s) => s.attributes))).not.toContain(appointment!.id);
+      expect(spans.filter((s) => s.name === 'prisma:client:serialize' || s.name === 'prisma:client:compile')).toEqual([]);
+    }
+  });
+
+  it("leaves background loops' Prisma queries untraced: the sequencer's polls start no trace", async () => {
+    exporter.reset();
+    await sys.service.sequencer.runOnce();
+    await sys.service.pruneEvents();
+    expect(exporter.getFinishedSpans().filter((s) => s.name.startsWith('prisma:'))).toEqual([]);
   });
 
   it("follows a caller's decision not to sample: nothing of that trace is recorded", async () => {

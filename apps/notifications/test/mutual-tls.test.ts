@@ -24,6 +24,7 @@ import {
   type TestPki,
 } from '@carebook/testing';
 import { createPatient, createSchedule } from '../../booking/test/booking-fixtures';
+import { watchFeed } from '../../booking/test/feed-client';
 import { loadNotificationsConfig, notificationsTransport } from '../src/config';
 import { messageIdOf } from '../src/messages/message-id';
 import { TEST_NOTIFY_ENV } from './cluster';
@@ -50,7 +51,7 @@ let sms: SmsGateway;
 const smsSecret = randomBytes(24).toString('base64url');
 const cleanups: (() => Promise<unknown>)[] = [];
 const clients: { close(): void }[] = [];
-let certs: Record<'catalog' | 'booking' | 'bookingClient' | 'notifications' | 'notificationsClient' | 'unlisted' | 'admin' | 'web', IssuedCertificate>;
+let certs: Record<'catalog' | 'booking' | 'bookingClient' | 'notifications' | 'notificationsClient' | 'unlisted' | 'admin' | 'web' | 'foreign' | 'expired', IssuedCertificate>;
 
 /** TLS of a client presenting `cert`; every server's certificate names localhost (and 127.0.0.1, for the health checks). */
 const tlsOf = (cert?: IssuedCertificate): ClientTls => ({ ca: ca.cert, cert: cert?.cert, key: cert?.key, serverName: 'localhost' });
@@ -129,6 +130,8 @@ beforeAll(async () => {
     unlisted: await ca.issue('unlisted-client', { uris: [UNLISTED_ID] }),
     admin: await ca.issue('admin', { uris: ['spiffe://carebook/admin'] }),
     web: await ca.issue('web', { uris: ['spiffe://carebook/web'] }),
+    foreign: await (await pki.createCa('elsewhere')).issue('foreign', { uris: ['spiffe://carebook/web'] }),
+    expired: await ca.issue('expired', { uris: ['spiffe://carebook/web'], expired: true }),
   };
   [smtp, sms] = await Promise.all([startSmtpSink(), startSmsGateway({ secret: smsSecret })]);
   cleanups.push(() => smtp.stop(), () => sms.stop());
@@ -221,12 +224,35 @@ describe('notifications under mutual TLS', () => {
     );
   });
 
+  it.each([
+    ['a certificate from another CA', () => certs.foreign],
+    ['an expired certificate', () => certs.expired],
+  ])("refuses %s at notifications' handshake: UNAVAILABLE", async (_, cert) => {
+    await expectGrpcError(
+      notificationsClient(cert()).listNotifications({ appointmentId: randomUUID(), patientId: '', pageSize: 1, pageToken: '' }),
+      status.UNAVAILABLE,
+    );
+  });
+
   it("admits to booking's feed the identity BOOKING_INTERNAL_CALLERS lists, and refuses another with PERMISSION_DENIED though it has the token", async () => {
     const listed = await feedClientAs(certs.notificationsClient).listAppointmentEvents({ afterPosition: 0, pageSize: 10 });
     expect(listed.latestPosition).toBeGreaterThan(0);
     await expectGrpcError(feedClientAs(certs.unlisted).listAppointmentEvents({ afterPosition: 0, pageSize: 10 }), status.PERMISSION_DENIED, {
       reason: 'CALLER_NOT_ALLOWED',
     });
+  });
+
+  it('streams WatchAppointmentEvents to the listed identity, and ends it at once with PERMISSION_DENIED for another with the token', async () => {
+    const listed = watchFeed(feedClientAs(certs.notificationsClient), 0);
+    try {
+      expect((await listed.waitFor(1)).length).toBeGreaterThan(0);
+    } finally {
+      listed.cancel();
+    }
+    const unlisted = watchFeed(feedClientAs(certs.unlisted), 0);
+    const ended = await pollUntil('the unlisted watch to end', async () => (unlisted.ended ? unlisted : undefined));
+    await expectGrpcError(Promise.reject(ended.error), status.PERMISSION_DENIED, { reason: 'CALLER_NOT_ALLOWED' });
+    expect(ended.events).toEqual([]);
   });
 
   it('leaves a notifications process with an unlisted identity without events, and says why at error level', async () => {

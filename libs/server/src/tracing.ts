@@ -5,6 +5,7 @@ import { context, diag, DiagLogLevel, propagation, trace } from '@opentelemetry/
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from 'pino';
 import { oneOf, optionalRatio } from './config';
+import { startPrismaTracing } from './prisma-tracing';
 
 /** The exporters OTEL_TRACES_EXPORTER may name; `none` turns tracing off. */
 export const TRACES_EXPORTERS = ['none', 'otlp', 'console'] as const;
@@ -100,6 +101,7 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
   }
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  const stopPrismaTracing = await startPrismaTracing(provider);
   if (options.log) {
     const log = options.log.child({ component: 'opentelemetry' });
     const warn = (message: string) => log.warn({ detail: message }, 'tracing problem');
@@ -109,6 +111,7 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
     enabled: true,
     async shutdown() {
       try {
+        stopPrismaTracing();
         await provider.shutdown();
       } finally {
         trace.disable();

@@ -95,6 +95,20 @@ export function appointmentEventsRepo(prisma: BookingPrisma) {
       return { prunedThrough: Number(row.prunedThrough), latest: Number(row.latest) };
     },
 
+    /**
+     * How many events each consumer inside booking (a row of
+     * appointment_event_cursor) trails the feed's latest position by, in one
+     * statement: the latest position less its cursor, never below 0.
+     */
+    async consumerLag(): Promise<{ consumer: string; lag: number }[]> {
+      const rows = await prisma.$queryRaw<{ consumer: string; lag: bigint }[]>`
+        SELECT c.consumer,
+               greatest(greatest((SELECT max(position) FROM appointment_event), h.pruned_through) - c.position, 0) AS lag
+        FROM appointment_event_cursor c CROSS JOIN appointment_event_horizon h
+        ORDER BY c.consumer`;
+      return rows.map((row) => ({ consumer: row.consumer, lag: Number(row.lag) }));
+    },
+
     /** Up to `limit` events after `position`, in position order. */
     listAfter: (position: number, limit: number) => eventsAfter(prisma, position, limit),
 
