@@ -9,7 +9,7 @@ import { Metadata, status, type Client } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BookingServiceService as Booking, ConsultationStatus } from '@carebook/proto/booking';
 import { Modality } from '@carebook/proto/catalog';
-import { callRaw, createRawClient, fuzzServices, fuzzSettingsFromEnv, fuzzTarget, TEST_BOOKING_INTERNAL_TOKEN, type FuzzTarget, type RawReply } from '@carebook/testing';
+import { callTarget, createRawClient, fuzzServices, fuzzSettingsFromEnv, fuzzTarget, TEST_BOOKING_INTERNAL_TOKEN, type FuzzTarget, type RawReply } from '@carebook/testing';
 import { consecutiveSlots, hoursFromNow, startCatalogUnderTest } from '../../catalog/test/harness';
 import { createPatient, createSchedule, newRequestId } from './booking-fixtures';
 import { untilConsultation } from './consultation-fixtures';
@@ -74,10 +74,10 @@ const feedMetadata = () => {
 };
 
 /**
- * Every unary BookingService RPC with a valid request from the fixtures; the
+ * Every BookingService RPC with a valid request from the fixtures; the
  * writing ones are idempotent, so they stay valid. WatchAppointmentEvents,
- * the one stream, takes the same cursor as ListAppointmentEvents and is
- * refused by the same checks (event-feed.test.ts).
+ * the one stream, replays the fixtures' events from position 0: the fuzz
+ * ends each call it accepts at its first event (callRawStream).
  */
 function bookingTargets(): FuzzTarget[] {
   const f = fixtures;
@@ -86,6 +86,7 @@ function bookingTargets(): FuzzTarget[] {
     fuzzTarget(Booking.getPatient, () => ({ id: f.patient.id })),
     fuzzTarget(Booking.updatePatient, () => ({ patient: f.patient, updateMask: ['display_name', 'email', 'sms_reminders'] })),
     fuzzTarget(Booking.listAppointmentEvents, () => ({ afterPosition: 0, pageSize: 10 }), feedMetadata),
+    fuzzTarget(Booking.watchAppointmentEvents, () => ({ afterPosition: 0 }), feedMetadata),
     fuzzTarget(Booking.bookAppointment, () => ({ slotId: f.slots[0].id, patientId: f.patient.id, requestId: f.booked.requestId, reason: 'check-up' })),
     fuzzTarget(Booking.getAppointment, () => ({ id: f.listed.appointment.id })),
     fuzzTarget(Booking.listAppointments, () => f.listing),
@@ -128,11 +129,21 @@ describe('BookingService fuzz', () => {
   it('accepts the valid request of every RPC (the fuzz starts from these)', async () => {
     const refused = [];
     for (const target of bookingTargets()) {
-      const reply = await callRaw(raw, target.path, target.codec.encode(target.valid()).finish(), target.metadata?.());
+      const reply = await callTarget(raw, target, target.codec.encode(target.valid()).finish(), target.metadata?.());
       if (reply.code !== status.OK) refused.push(`${target.rpc}: ${status[reply.code]} ${reply.details}`);
+      if (target.stream) expect(reply.streamedMessages, `${target.rpc} streams the fixtures' events`).toBe(1);
     }
     expect(refused).toEqual([]);
     expect(fixtures.listing.pageToken, 'the listing has a second page').not.toBe('');
+  });
+
+  it('sees a refused stream as refused, not as one it ended itself', async () => {
+    const watch = bookingTargets().find((t) => t.stream)!;
+    const bytes = watch.codec.encode({ afterPosition: -1 }).finish();
+    const refused = await callTarget(raw, watch, bytes, watch.metadata?.());
+    expect([status[refused.code], refused.reason, refused.streamedMessages]).toEqual(['INVALID_ARGUMENT', 'INVALID_ARGUMENT', 0]);
+    const outsider = await callTarget(raw, watch, watch.codec.encode(watch.valid()).finish());
+    expect([status[outsider.code], outsider.reason]).toEqual(['UNAUTHENTICATED', 'CREDENTIAL_MISSING']);
   });
 
   it('never answers INTERNAL or UNKNOWN, never replies over 16 KB, and writes nothing when it refuses', async () => {

@@ -131,7 +131,27 @@ it('answers UNAVAILABLE, never INTERNAL, while PostgreSQL is killed -9 mid-rush,
   await expectSettled(c, 'postgres kill -9', size, outcomes, bookedIds, restartedAt);
   const internalLogs = [...c.bookings, ...c.catalogs].flatMap((p) => p.errorLogs()).filter((line) => line.includes('"call failed"'));
   expect(internalLogs).toEqual([]);
+  // The outage is logged once when it starts, not once per call: once by each
+  // process's calls, and once by each of its periodic tasks that met it.
+  const starts = { booking: outageStarts(c.bookings[0].errorLogs()), catalog: outageStarts(c.catalogs[0].errorLogs()) };
+  console.log(`postgres kill -9: 'dependency unavailable' lines by source: ${JSON.stringify(starts)}`);
+  expect(starts.booking.calls, 'booking\'s calls met the outage and logged it once').toBe(1);
+  for (const [app, bySource] of Object.entries(starts)) {
+    for (const [source, lines] of Object.entries(bySource)) expect(lines, `${app} ${source}: lines per outage`).toBe(1);
+  }
 }, 300_000);
+
+/** How many times each source (the gRPC calls, or a periodic task by name) logged a database outage starting. */
+function outageStarts(errorLogs: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const line of errorLogs) {
+    const entry = JSON.parse(line) as { msg?: string; dependency?: string; task?: string };
+    if (entry.msg !== 'dependency unavailable' || entry.dependency !== 'database') continue;
+    const source = entry.task ?? 'calls';
+    counts[source] = (counts[source] ?? 0) + 1;
+  }
+  return counts;
+}
 
 /** True while `pid` runs: a zombie, dead but not yet reaped by its parent, does not count. */
 function isAlive(pid: number): boolean {

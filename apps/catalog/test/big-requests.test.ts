@@ -1,22 +1,29 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CatalogServiceService as Catalog, Clinic, createCatalogClient, type CatalogClient } from '@carebook/proto/catalog';
 import { clientChannelOptions } from '@carebook/server';
-import { callRaw, createRawClient, createTestDatabase, expectGrpcError, freePort, startServiceProcess, type RawReply, type ServiceProcess } from '@carebook/testing';
+import { callRaw, createRawClient, createTestDatabase, expectGrpcError, freePort, startServiceProcess, type ServiceProcess } from '@carebook/testing';
 
 // Big hostile requests against catalog as it runs in production, its own
 // process: 20 at once, each carrying a 3.9 MB bad value, must not blow up
 // its memory nor stall other callers. Requests over the cap are refused
-// before they are read; those under it are refused with a short reply.
+// before they are parsed; those under it are refused with a short reply.
+//
+// The flood comes from a process of its own (flood-client.ts), as an
+// attacker's would. Sent from this one, the 78 MB it pushes through HTTP/2
+// held up this process's own GetClinic for 0.4 to 1.9 s, while a third
+// process's calls, every 10 ms through the flood, took 3 to 90 ms: the wait
+// was the sender's, not catalog's. So this process reads a clinic every
+// 20 ms while the flood runs, and the slowest read is the bound.
 
 const FLOOD = 20;
 const RSS_LIMIT_BYTES = 400 * 1024 * 1024;
-// What the flood once did was stall other callers for seconds. The bound
-// says "not that", with room for a suite that runs other files beside this
-// one on two cores (402 ms seen in CI); it is no latency measurement, which
-// is the benchmark's job.
-const OTHER_CALLER_LIMIT_MS = 1_500;
+const OTHER_CALLER_LIMIT_MS = 500;
+const root = fileURLToPath(new URL('../../..', import.meta.url));
 
 let catalog: ServiceProcess;
 let drop: () => Promise<void>;
@@ -45,43 +52,74 @@ function peakRss(pid: number): number {
   return Number(kb) * 1024;
 }
 
-/** Sends `bytes` to CreateClinic from FLOOD clients at once while another caller reads a clinic; returns the replies and that read's latency. */
-async function floodWhileReading(bytes: Uint8Array): Promise<{ replies: RawReply[]; otherCallerMs: number }> {
-  const clients = Array.from({ length: FLOOD }, () => createRawClient(catalog.address));
+interface FloodResult {
+  /** How long the flood took, from its first request to its last reply. */
+  ms: number;
+  replies: { code: status; replyBytes: number }[];
+  /** This process's GetClinic latencies while the flood ran, in ms. */
+  reads: number[];
+}
+
+/** Floods CreateClinic from flood-client.ts with FLOOD requests whose time zone is `bytes` long, while this process reads a clinic every 20 ms. */
+async function floodWhileReading(bytes: number): Promise<FloodResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/catalog/test/flood-client.ts', catalog.address, String(bytes), String(FLOOD)], {
+    cwd: root,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const nextLine = async () => {
+    const { value } = await lines.next();
+    if (value === undefined) throw new Error(`the flood client ended early: ${stderr}`);
+    return value as string;
+  };
   try {
-    const flood = Promise.all(clients.map((c) => callRaw(c, Catalog.createClinic.path, bytes, undefined, 30_000)));
-    const started = performance.now();
-    await client.getClinic({ id: clinicId });
-    const otherCallerMs = performance.now() - started;
-    return { replies: await flood, otherCallerMs };
+    expect(await nextLine()).toBe('connected');
+    child.stdin.write('go\n');
+    expect(await nextLine()).toBe('started');
+    let finished = false;
+    const result = nextLine().finally(() => (finished = true));
+    const reads: number[] = [];
+    do {
+      const started = performance.now();
+      await client.getClinic({ id: clinicId });
+      reads.push(performance.now() - started);
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the reads' pace
+    } while (!finished);
+    return { ...(JSON.parse(await result) as Omit<FloodResult, 'reads'>), reads };
   } finally {
-    clients.forEach((c) => c.close());
+    child.kill();
   }
 }
+
+const describeFlood = (label: string, flood: FloodResult, rss: number) =>
+  `${FLOOD} × ${label}: peak RSS ${(rss / 1024 / 1024).toFixed(0)} MB, flood ${flood.ms} ms, ` +
+  `another caller's GetClinic × ${flood.reads.length} during it: slowest ${Math.max(...flood.reads).toFixed(0)} ms, first ${flood.reads[0].toFixed(0)} ms`;
+
+it(`refuses ${FLOOD} concurrent 3.9 MB requests before parsing them, stays under 400 MB and answers another caller within 500 ms throughout`, async () => {
+  const flood = await floodWhileReading(3_900_000);
+  const rss = peakRss(catalog.pid!);
+  console.log(describeFlood('3.9 MB', flood, rss));
+  expect(flood.replies.map((r) => r.code)).toEqual(Array(FLOOD).fill(status.RESOURCE_EXHAUSTED));
+  expect(Math.max(...flood.replies.map((r) => r.replyBytes))).toBeLessThan(16 * 1024);
+  expect(rss).toBeLessThan(RSS_LIMIT_BYTES);
+  expect(Math.max(...flood.reads)).toBeLessThan(OTHER_CALLER_LIMIT_MS);
+});
+
+it(`answers ${FLOOD} concurrent bad values just under the cap with short errors, under 400 MB`, async () => {
+  const flood = await floodWhileReading(250_000);
+  const rss = peakRss(catalog.pid!);
+  console.log(describeFlood('250 kB', flood, rss));
+  expect(flood.replies.map((r) => r.code)).toEqual(Array(FLOOD).fill(status.INVALID_ARGUMENT));
+  expect(Math.max(...flood.replies.map((r) => r.replyBytes))).toBeLessThan(1024);
+  expect(rss).toBeLessThan(RSS_LIMIT_BYTES);
+  expect(Math.max(...flood.reads)).toBeLessThan(OTHER_CALLER_LIMIT_MS);
+});
 
 /** A CreateClinic request whose time zone is `bytes` long. */
 const clinicWithTimeZoneOf = (bytes: number) =>
   Catalog.createClinic.requestSerialize({ clinic: Clinic.fromPartial({ displayName: 'Praxis', timeZone: 'x'.repeat(bytes), address: 'Markt 1' }) });
-
-it(`refuses ${FLOOD} concurrent 3.9 MB requests before reading them, stays under 400 MB and keeps answering others within 1.5 s`, async () => {
-  const { replies, otherCallerMs } = await floodWhileReading(clinicWithTimeZoneOf(3_900_000));
-  const rss = peakRss(catalog.pid!);
-  console.log(`${FLOOD} × 3.9 MB: peak RSS ${(rss / 1024 / 1024).toFixed(0)} MB, another caller's GetClinic ${otherCallerMs.toFixed(0)} ms`);
-  expect(replies.map((r) => r.code)).toEqual(Array(FLOOD).fill(status.RESOURCE_EXHAUSTED));
-  expect(Math.max(...replies.map((r) => r.replyBytes))).toBeLessThan(16 * 1024);
-  expect(rss).toBeLessThan(RSS_LIMIT_BYTES);
-  expect(otherCallerMs).toBeLessThan(OTHER_CALLER_LIMIT_MS);
-});
-
-it(`answers ${FLOOD} concurrent bad values just under the cap with short errors, under 400 MB`, async () => {
-  const { replies, otherCallerMs } = await floodWhileReading(clinicWithTimeZoneOf(250_000));
-  const rss = peakRss(catalog.pid!);
-  console.log(`${FLOOD} × 250 kB: peak RSS ${(rss / 1024 / 1024).toFixed(0)} MB, another caller's GetClinic ${otherCallerMs.toFixed(0)} ms`);
-  expect(replies.map((r) => r.code)).toEqual(Array(FLOOD).fill(status.INVALID_ARGUMENT));
-  expect(Math.max(...replies.map((r) => r.replyBytes))).toBeLessThan(1024);
-  expect(rss).toBeLessThan(RSS_LIMIT_BYTES);
-  expect(otherCallerMs).toBeLessThan(OTHER_CALLER_LIMIT_MS);
-});
 
 it('refuses a 5 MB request with RESOURCE_EXHAUSTED, and the same connection and other callers carry on', async () => {
   const raw = createRawClient(catalog.address);

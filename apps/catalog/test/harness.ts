@@ -10,7 +10,7 @@ import {
   type CatalogClient,
   type Slot,
 } from '@carebook/proto/catalog';
-import { createLogger, createMetricsRegistry } from '@carebook/server';
+import { createLogger, createMetricsRegistry, type Logger } from '@carebook/server';
 import { createTestDatabase, expectGrpcError, TEST_INTERNAL_TOKEN, TEST_PAGE_TOKEN_KEYS, type ExpectedGrpcError, inspectionPool } from '@carebook/testing';
 import { createCatalogDatabase, type CatalogPrisma } from '../src/db';
 import type { SlotMaterialiser } from '../src/schedules/materialiser';
@@ -39,6 +39,8 @@ export interface CatalogTestOptions
   extends Pick<CatalogServerOptions, 'slotHorizonDays' | 'materialiseIntervalMs' | 'holdReopenIntervalMs' | 'maxRequestBytes' | 'tls' | 'callers'>,
     Partial<Pick<CatalogServerOptions, 'internalTokens'>> {
   now?: () => Date;
+  /** The server's logger (e.g. one that captures its records); silent unless TEST_LOG_LEVEL says otherwise. */
+  log?: Logger;
 }
 
 /** Server options of a catalog under test: the test secrets, any port. */
@@ -66,8 +68,7 @@ export async function startCatalogUnderTest(
 > {
   const db = await createTestDatabase('catalog');
   const { prisma, sql: serviceSql } = createCatalogDatabase(db.url, 20);
-  const log = createLogger('catalog', process.env.TEST_LOG_LEVEL ?? 'silent');
-  const { now, ...serverOptions } = options;
+  const { now, log = createLogger('catalog', process.env.TEST_LOG_LEVEL ?? 'silent'), ...serverOptions } = options;
   const server = await startCatalogServer(
     { prisma, sql: serviceSql, log, now, metrics: createMetricsRegistry('catalog') },
     { ...TEST_CATALOG_OPTIONS, metricsAddress: { host: '127.0.0.1', port: 0 }, ...serverOptions },

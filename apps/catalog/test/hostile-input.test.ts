@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { Metadata, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogServiceService as Catalog, Clinic, type Doctor, type SearchSlotsRequest } from '@carebook/proto/catalog';
-import { callRaw, createRawClient, encodeSecondsNanos, replaceLengthDelimited, type RawReply } from '@carebook/testing';
+import { callRaw, capturedLogger, createRawClient, encodeSecondsNanos, replaceLengthDelimited, type RawReply } from '@carebook/testing';
 import { consecutiveSlots, countRows, createClinic, createDoctor, expectRefused, hoursFromNow, searchRequest, startCatalogUnderTest, tableSnapshot, type CatalogUnderTest } from './harness';
 
 // One test per class of hostile input the outside probe found: each gets a
@@ -12,9 +13,10 @@ import { consecutiveSlots, countRows, createClinic, createDoctor, expectRefused,
 let catalog: CatalogUnderTest;
 let doctor: Doctor;
 let raw: ReturnType<typeof createRawClient>;
+const logs = capturedLogger('catalog', 'warn');
 
 beforeAll(async () => {
-  catalog = await startCatalogUnderTest();
+  catalog = await startCatalogUnderTest({ log: logs.log });
   doctor = await createDoctor(catalog.client, (await createClinic(catalog.client)).id);
   raw = createRawClient(catalog.address);
 });
@@ -99,9 +101,17 @@ describe('bytes', () => {
     ['random bytes', Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f])],
     ['a truncated message', Catalog.getClinic.requestSerialize({ id: 'f'.repeat(36) }).subarray(0, 10)],
     ['a length beyond the message', Buffer.from([0x0a, 0x7f, 0x41])],
-  ])('refuses %s that do not decode as MALFORMED_REQUEST', async (_, bytes) => {
-    const reply = await refusedRaw(Catalog.getClinic, bytes);
+  ])('refuses %s that do not decode as MALFORMED_REQUEST, and logs it', async (_, bytes) => {
+    const correlationId = randomUUID();
+    const metadata = new Metadata();
+    metadata.set('x-request-id', correlationId);
+    const reply = await refusedRaw(Catalog.getClinic, bytes, metadata);
     expect(reply).toMatchObject({ code: status.INVALID_ARGUMENT, reason: 'MALFORMED_REQUEST', details: 'the request is not a valid carebook.catalog.v1.GetClinicRequest message' });
+    // Logged once, at warn level, with the call's correlation id and why the bytes did not decode.
+    const logged = logs.records().filter((r) => r.correlationId === correlationId);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ level: 40, msg: 'request refused while decoding', reason: 'MALFORMED_REQUEST', method: Catalog.getClinic.path });
+    expect((logged[0].err as { message?: string } | undefined)?.message).toBeTruthy();
   });
 
   it('refuses a request over the cap before reading it, and keeps serving', async () => {

@@ -13,3 +13,4 @@ export * from './fuzz';
 export { readPrismaSchema, type ExpectedSchema, type ExpectedTable } from './prisma-model';
 export * from './certificates';
 export * from './smtp-sink';
+export * from './log-capture';

@@ -1,8 +1,9 @@
 import { Client, credentials, Metadata, status, type ChannelCredentials, type ChannelOptions, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { readStatusDetails } from '@carebook/server';
 
-// Unary calls with bytes the caller encoded, and the size of everything that
-// came back: status message, headers, trailers (grpc-status-details-bin) and body.
+// Unary and server-streaming calls with bytes the caller encoded, and the size
+// of everything that came back: status message, headers, trailers
+// (grpc-status-details-bin) and body.
 
 /** A reply to a raw call: its status and how many bytes the server sent back. */
 export interface RawReply {
@@ -20,6 +21,8 @@ export interface RawReply {
    * the server's, and the client must be replaced before the next call.
    */
   transportFailure?: string;
+  /** A server stream's messages received before the caller ended it (see callRawStream). */
+  streamedMessages?: number;
 }
 
 /** grpc-js's own statuses for a stream or session that broke under it. */
@@ -73,6 +76,53 @@ export function callRaw(client: Client, path: string, bytes: Uint8Array, metadat
         statusDetailsBytes: detailsBin,
         reason: reasonOf(s.metadata),
         transportFailure: s.code !== status.OK && TRANSPORT_FAILURE.test(details) ? details : undefined,
+      });
+    });
+  });
+}
+
+/** How long a server stream may stay silent before callRawStream ends it as accepted: a refusal comes sooner. */
+export const STREAM_IDLE_MS = 500;
+
+/**
+ * Sends `bytes` as the request of the server-streaming method at `path`. A
+ * refusal ends the stream with its status; a stream the server keeps open is
+ * cancelled by the caller at its first message, or after `idleMs` without
+ * one, and comes back as OK ("accepted") with the bytes received until then.
+ */
+export function callRawStream(client: Client, path: string, bytes: Uint8Array, metadata = new Metadata(), deadlineMs = 5000, idleMs = STREAM_IDLE_MS): Promise<RawReply> {
+  return new Promise((resolve) => {
+    let headers: Metadata | undefined;
+    let bodyBytes = 0;
+    let messages = 0;
+    let endedByCaller = false;
+    const call = client.makeServerStreamRequest(path, identity, identity, Buffer.from(bytes), metadata, { deadline: Date.now() + deadlineMs });
+    const end = () => {
+      if (endedByCaller) return;
+      endedByCaller = true;
+      call.cancel();
+    };
+    const idle = setTimeout(end, idleMs);
+    call.on('metadata', (m: Metadata) => (headers = m));
+    call.on('data', (message: Buffer) => {
+      if (endedByCaller) return;
+      messages++;
+      bodyBytes += message.length;
+      end();
+    });
+    call.on('error', () => {}); // the status carries it
+    call.on('status', (s: StatusObject) => {
+      clearTimeout(idle);
+      const accepted = endedByCaller && s.code === status.CANCELLED;
+      const details = accepted ? `stream ended by the caller after ${messages} message(s)` : s.details;
+      resolve({
+        code: accepted ? status.OK : s.code,
+        details,
+        replyBytes: Buffer.byteLength(accepted ? '' : s.details) + metadataBytes(headers) + (accepted ? 0 : metadataBytes(s.metadata)) + bodyBytes,
+        statusDetailsBytes: s.metadata.get('grpc-status-details-bin').reduce<number>((n, v) => n + v.length, 0),
+        reason: reasonOf(s.metadata),
+        transportFailure: s.code !== status.OK && !accepted && TRANSPORT_FAILURE.test(s.details) ? s.details : undefined,
+        streamedMessages: messages,
       });
     });
   });

@@ -3,7 +3,7 @@ import { status, type Client, type Metadata } from '@grpc/grpc-js';
 import type pg from 'pg';
 import { changedTables, fingerprintAll } from './fingerprint';
 import { buildCase, eligibleFields, MUTATION_KINDS, mutationDraw, preview, type MessageCodec, type MutationDraw, type MutationKind } from './mutations';
-import { callRaw, codecOf, createRawClient, type RawReply } from './raw-call';
+import { callRaw, callRawStream, codecOf, createRawClient, type RawReply } from './raw-call';
 import { FuzzTally, type Finding } from './tally';
 import type { FuzzSettings } from './settings';
 
@@ -16,6 +16,8 @@ export interface FuzzTarget {
   valid(): object;
   /** Metadata of every call, e.g. a bearer token; none by default. */
   metadata?(): Metadata;
+  /** A server-streaming method: sent with callRawStream, ended by the caller once it streams. */
+  stream?: boolean;
 }
 
 export interface FuzzRun {
@@ -29,9 +31,18 @@ export interface FuzzRun {
   writesOnRefusal?(rpc: string, reply: RawReply): string[];
 }
 
-/** The fuzz target of one method of a grpc-js service definition (e.g. CatalogServiceService.claimSlot). */
-export function fuzzTarget<T extends object>(method: { path: string; requestSerialize(value: T): Buffer }, valid: () => T, metadata?: () => Metadata): FuzzTarget {
-  return { rpc: method.path.split('/').pop()!, path: method.path, codec: codecOf(method) as MessageCodec<object>, valid, metadata };
+/** The fuzz target of one method of a grpc-js service definition (e.g. CatalogServiceService.claimSlot); unary or server-streaming. */
+export function fuzzTarget<T extends object>(
+  method: { path: string; responseStream?: boolean; requestSerialize(value: T): Buffer },
+  valid: () => T,
+  metadata?: () => Metadata,
+): FuzzTarget {
+  return { rpc: method.path.split('/').pop()!, path: method.path, codec: codecOf(method) as MessageCodec<object>, valid, metadata, stream: method.responseStream === true };
+}
+
+/** Sends `bytes` to `target` as its kind of call: unary, or a server stream ended once it streams. */
+export function callTarget(client: Client, target: FuzzTarget, bytes: Uint8Array, metadata?: Metadata, deadlineMs?: number): Promise<RawReply> {
+  return target.stream ? callRawStream(client, target.path, bytes, metadata, deadlineMs) : callRaw(client, target.path, bytes, metadata, deadlineMs);
 }
 
 /** A whole reply, status message and metadata included, must stay under this. */
@@ -68,15 +79,14 @@ async function problemsOf(run: FuzzRun, rpc: string, reply: RawReply, before: Re
   return problems;
 }
 
-/** Runs one fuzz case; returns the findings, empty if the service behaved. */
 /** The raw client of a run, replaced after a reply broke its HTTP/2 session, so the break is not blamed on the next case. */
 class RawConnection {
   private client: Client;
   constructor(private readonly address: string) {
     this.client = createRawClient(address);
   }
-  async call(path: string, bytes: Uint8Array, metadata: Metadata | undefined, deadlineMs: number): Promise<RawReply> {
-    const reply = await callRaw(this.client, path, bytes, metadata, deadlineMs);
+  async call(target: FuzzTarget, bytes: Uint8Array, metadata: Metadata | undefined, deadlineMs: number): Promise<RawReply> {
+    const reply = await callTarget(this.client, target, bytes, metadata, deadlineMs);
     if (reply.transportFailure) {
       this.client.close();
       this.client = createRawClient(this.address);
@@ -88,6 +98,7 @@ class RawConnection {
   }
 }
 
+/** Runs one fuzz case; returns the findings, empty if the service behaved. */
 async function fuzzCase(run: FuzzRun, connection: RawConnection, plan: Plan, draw: MutationDraw, tally: FuzzTally): Promise<Finding[]> {
   const { target, kind } = plan;
   const request = target.valid();
@@ -97,7 +108,7 @@ async function fuzzCase(run: FuzzRun, connection: RawConnection, plan: Plan, dra
     return [];
   }
   const before = await fingerprintAll(run.databases);
-  const reply = await connection.call(target.path, built.bytes, target.metadata?.(), run.settings.deadlineMs);
+  const reply = await connection.call(target, built.bytes, target.metadata?.(), run.settings.deadlineMs);
   tally.sent(target.rpc, kind, reply.code);
   const problems = await problemsOf(run, target.rpc, reply, before);
   return problems.map((problem) => ({
