@@ -10,6 +10,13 @@ export interface PoolSettings {
   statementTimeoutMs?: number;
   /** How long a query may wait for a free connection before it fails. */
   connectionTimeoutMs?: number;
+  /**
+   * Commits return before their WAL is flushed (synchronous_commit off): a
+   * PostgreSQL crash may lose the last fraction of a second of them, never
+   * leaving them half done. Only for a database whose every commit is
+   * replayed or repeated when lost.
+   */
+  relaxedCommit?: boolean;
 }
 
 const DEFAULT_STATEMENT_TIMEOUT_MS = 5_000;
@@ -32,7 +39,7 @@ export function createServiceDatabase<T>(Client: PrismaClientClass<T>, databaseU
     // TimeZone=UTC: the pg adapter writes timestamps without an offset and
     // reads every timestamptz as if it were UTC (prisma/orm#26786), so any
     // other session time zone shifts times by its offset.
-    options: `-c statement_timeout=${statementTimeout} -c TimeZone=UTC`,
+    options: `-c statement_timeout=${statementTimeout} -c TimeZone=UTC${settings.relaxedCommit ? ' -c synchronous_commit=off' : ''}`,
   });
   // An idle connection that the server closes (a restart, an admin's
   // pg_terminate_backend) is an 'error' event on the pool, which would crash
