@@ -16,8 +16,29 @@ const ABBREVIATION_LOCALES = ['en-US', 'en-GB', 'en-IN', 'en-AU', 'en-CA', 'en-N
 // "GMT+1", "GMT-3:30", "GMT+0": an offset, not a name ("GMT" and "UTC" alone are names).
 const OFFSET = /^(GMT|UTC)[+-]/;
 
+// Building an Intl.DateTimeFormat costs far more than formatting with one (a
+// reminder burst spent more time here than in any other code of its own), so
+// each (locale, zone, style) is built once. The set is bounded: catalog keeps
+// zones by their canonical names, and a zone Intl does not know throws
+// before anything is kept.
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+function formatOf(locale: string, timeZone: string, style: 'zone' | 'wall'): Intl.DateTimeFormat {
+  const key = `${style} ${locale} ${timeZone}`;
+  let format = formats.get(key);
+  if (!format) {
+    const options: Intl.DateTimeFormatOptions =
+      style === 'zone'
+        ? { timeZone, timeZoneName: 'short' }
+        : { timeZone, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+    format = new Intl.DateTimeFormat(locale, options);
+    formats.set(key, format);
+  }
+  return format;
+}
+
 function shortZoneName(instant: Date, timeZone: string, locale: string): string {
-  const parts = new Intl.DateTimeFormat(locale, { timeZone, timeZoneName: 'short' }).formatToParts(instant);
+  const parts = formatOf(locale, timeZone, 'zone').formatToParts(instant);
   return parts.find((p) => p.type === 'timeZoneName')?.value ?? '';
 }
 
@@ -39,16 +60,6 @@ function zoneAbbreviation(instant: Date, timeZone: string): string {
  */
 export function wallClock(instant: Date, timeZone: string): string {
   // en-US spells months the same in every ICU version (en-GB has "Sept").
-  const format = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    weekday: 'short',
-    day: 'numeric',
-    month: 'short',
-    year: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  });
-  const part = Object.fromEntries(format.formatToParts(instant).map((p) => [p.type, p.value]));
+  const part = Object.fromEntries(formatOf('en-US', timeZone, 'wall').formatToParts(instant).map((p) => [p.type, p.value]));
   return `${part.weekday} ${part.day} ${part.month} ${part.year}, ${part.hour}:${part.minute} ${zoneAbbreviation(instant, timeZone)} (${timeZone})`;
 }
