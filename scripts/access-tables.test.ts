@@ -41,7 +41,7 @@ it("catalog's rules: writes are admin, claims and releases internal, everything 
   const byRule = (rule: string) => Object.keys(CATALOG_ACCESS).filter((key) => CATALOG_ACCESS[key as keyof typeof CATALOG_ACCESS] === rule).sort();
   expect(byRule('admin')).toEqual(['addDoctorClinic', 'addScheduleException', 'createClinic', 'createDoctor', 'createSchedule', 'createSlots', 'deleteSchedule', 'updateSchedule']);
   expect(byRule('internal')).toEqual(['claimSlot', 'releaseSlot']);
-  expect(byRule('authenticated').every((key) => /^(get|list|search|find)/.test(key))).toBe(true);
+  expect(byRule('authenticated').every((key) => /^(get|batchGet|list|search|find)/.test(key))).toBe(true);
 });
 
 it("booking's rules: the event feed, which shows every patient's appointments, is internal; the doctor's link to a consultation is for staff (admin); the rest is open to any authenticated caller", () => {

@@ -13,9 +13,11 @@ import type { AccessTable } from '@carebook/server';
 export const BOOKING_ACCESS: AccessTable<typeof BookingServiceService> = {
   createPatient: 'authenticated',
   getPatient: 'authenticated',
+  batchGetPatients: 'authenticated',
   updatePatient: 'authenticated',
   bookAppointment: 'authenticated',
   getAppointment: 'authenticated',
+  batchGetAppointments: 'authenticated',
   listAppointments: 'authenticated',
   cancelAppointment: 'authenticated',
   rescheduleAppointment: 'authenticated',

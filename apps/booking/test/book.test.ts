@@ -328,3 +328,24 @@ describe('GetAppointment', () => {
     await expectRefused(sys, () => sys.client.getAppointment({ id: randomUUID() }), status.NOT_FOUND, { reason: 'APPOINTMENT_NOT_FOUND' });
   });
 });
+
+describe('BatchGetAppointments', () => {
+  it('returns the appointments in the order asked, each as GetAppointment shows it', async () => {
+    const booked = await Promise.all([alice, bob].map((patient) => sys.client.bookAppointment({ slotId: freshSlot().id, patientId: patient.id, requestId: randomUUID(), reason: '' })));
+    const ids = booked.map((b) => b.appointment!.id).reverse();
+    const { appointments } = await sys.client.batchGetAppointments({ ids });
+    expect(appointments.map((a) => a.id)).toEqual(ids);
+    for (const appointment of appointments) expect(appointment).toEqual((await sys.client.getAppointment({ id: appointment.id })).appointment);
+  });
+
+  it('answers NOT_FOUND naming the first unknown id', async () => {
+    const unknown = randomUUID();
+    const err = await expectRefused(sys, () => sys.client.batchGetAppointments({ ids: [unknown, randomUUID()] }), status.NOT_FOUND, { reason: 'APPOINTMENT_NOT_FOUND' });
+    expect(err.errorInfo?.metadata).toEqual({ appointment_id: unknown });
+  });
+
+  it('refuses more than 100 ids, naming the field', async () => {
+    const ids = Array.from({ length: 101 }, () => randomUUID());
+    await expectRefused(sys, () => sys.client.batchGetAppointments({ ids }), status.INVALID_ARGUMENT, { reason: 'INVALID_ARGUMENT', field: 'ids' });
+  });
+});

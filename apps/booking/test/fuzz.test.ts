@@ -84,11 +84,13 @@ function bookingTargets(): FuzzTarget[] {
   return [
     fuzzTarget(Booking.createPatient, () => ({ patient: f.patient })),
     fuzzTarget(Booking.getPatient, () => ({ id: f.patient.id })),
+    fuzzTarget(Booking.batchGetPatients, () => ({ ids: [f.patient.id, f.patient.id] })),
     fuzzTarget(Booking.updatePatient, () => ({ patient: f.patient, updateMask: ['display_name', 'email', 'sms_reminders'] })),
     fuzzTarget(Booking.listAppointmentEvents, () => ({ afterPosition: 0, pageSize: 10 }), feedMetadata),
     fuzzTarget(Booking.watchAppointmentEvents, () => ({ afterPosition: 0 }), feedMetadata),
     fuzzTarget(Booking.bookAppointment, () => ({ slotId: f.slots[0].id, patientId: f.patient.id, requestId: f.booked.requestId, reason: 'check-up' })),
     fuzzTarget(Booking.getAppointment, () => ({ id: f.listed.appointment.id })),
+    fuzzTarget(Booking.batchGetAppointments, () => ({ ids: [f.listed.appointment.id] })),
     fuzzTarget(Booking.listAppointments, () => f.listing),
     fuzzTarget(Booking.cancelAppointment, () => ({ id: f.toCancel.appointment.id, reason: 'feeling better' })),
     fuzzTarget(Booking.holdAppointment, () => f.holdRequest),

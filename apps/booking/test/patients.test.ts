@@ -192,3 +192,27 @@ describe('UpdatePatient', () => {
     await refuseUpdate({ patient: { ...patient, id: randomUUID() }, updateMask: ['*'] }, status.NOT_FOUND);
   });
 });
+
+describe('BatchGetPatients', () => {
+  it('returns the patients in the order asked, a repeated id twice', async () => {
+    const first = await createPatient(sys.client, { displayName: 'Batch One' });
+    const second = await createPatient(sys.client, { displayName: 'Batch Two' });
+    const { patients } = await sys.client.batchGetPatients({ ids: [second.id, first.id, second.id] });
+    expect(patients).toEqual([second, first, second]);
+  });
+
+  it('answers NOT_FOUND naming the first unknown id', async () => {
+    const known = await createPatient(sys.client, { displayName: 'Batch Three' });
+    const unknown = randomUUID();
+    const err = await expectRefused(sys, () => sys.client.batchGetPatients({ ids: [known.id, unknown] }), status.NOT_FOUND, { reason: 'PATIENT_NOT_FOUND' });
+    expect(err.errorInfo?.metadata).toEqual({ patient_id: unknown });
+  });
+
+  it.each([
+    ['no id', [], 'ids'],
+    ['101 ids', Array.from({ length: 101 }, () => randomUUID()), 'ids'],
+    ['a malformed id', [randomUUID(), 'nope'], 'ids[1]'],
+  ])('refuses %s, naming the field', async (_, ids, field) => {
+    await expectRefused(sys, () => sys.client.batchGetPatients({ ids }), status.INVALID_ARGUMENT, { reason: 'INVALID_ARGUMENT', field });
+  });
+});

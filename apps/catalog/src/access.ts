@@ -15,6 +15,7 @@ export const CATALOG_ACCESS: AccessTable<typeof CatalogServiceService> = {
   listClinics: 'authenticated',
   createDoctor: 'admin',
   getDoctor: 'authenticated',
+  batchGetDoctors: 'authenticated',
   listDoctors: 'authenticated',
   addDoctorClinic: 'admin',
   createSchedule: 'admin',

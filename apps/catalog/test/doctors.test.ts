@@ -82,6 +82,34 @@ describe('GetDoctor', () => {
   });
 });
 
+describe('BatchGetDoctors', () => {
+  it('returns the doctors in the order asked, a repeated id twice, with the modalities GetDoctor shows', async () => {
+    const first = await createDoctor(catalog.client, clinic.id, { displayName: 'Dr. Batch A' });
+    const second = await createDoctor(catalog.client, clinic.id, { displayName: 'Dr. Batch B' });
+    const { doctors } = await catalog.client.batchGetDoctors({ ids: [second.id, first.id, second.id.toUpperCase()] });
+    expect(doctors).toEqual([second, first, second]);
+    expect(doctors[1]).toEqual((await catalog.client.getDoctor({ id: first.id })).doctor);
+  });
+
+  it('answers NOT_FOUND naming the first unknown id, and none of the others', async () => {
+    const known = await createDoctor(catalog.client, clinic.id, { displayName: 'Dr. Batch C' });
+    const unknown = randomUUID();
+    const err = await expectRefused(catalog, () => catalog.client.batchGetDoctors({ ids: [known.id, unknown, randomUUID()] }), status.NOT_FOUND, { reason: 'DOCTOR_NOT_FOUND' });
+    expect(err.errorInfo?.metadata).toEqual({ doctor_id: unknown });
+  });
+
+  it.each([
+    ['no id', [], 'ids'],
+    ['101 ids', Array.from({ length: 101 }, () => randomUUID()), 'ids'],
+    ['a malformed id among good ones', [randomUUID(), 'x'.repeat(5000), 'also bad'], 'ids[1]'],
+  ])('refuses %s, naming the field', async (_, ids, field) => {
+    const err = await expectRefused(catalog, () => catalog.client.batchGetDoctors({ ids }), status.INVALID_ARGUMENT, { reason: 'INVALID_ARGUMENT', field });
+    // Only the first bad id is named, and only a prefix of it is quoted.
+    expect(err.badRequest?.fieldViolations).toHaveLength(1);
+    expect(JSON.stringify(err.badRequest)).not.toContain('x'.repeat(100));
+  });
+});
+
 describe('ListDoctors', () => {
   let north: Clinic;
   let south: Clinic;

@@ -111,6 +111,7 @@ function catalogTargets(): FuzzTarget[] {
     fuzzTarget(Catalog.listClinics, () => ({ pageSize: 1, pageToken: f.tokens.clinics })),
     fuzzTarget(Catalog.createDoctor, () => ({ doctor: f.doctor })),
     fuzzTarget(Catalog.getDoctor, () => ({ id: f.doctor.id })),
+    fuzzTarget(Catalog.batchGetDoctors, () => ({ ids: [f.doctor.id] })),
     fuzzTarget(Catalog.listDoctors, () => ({ clinicId: f.clinic.id, specialty: 'cardiology', pageSize: 1, pageToken: f.tokens.doctors })),
     fuzzTarget(Catalog.addDoctorClinic, () => ({ doctorId: f.doctor.id, clinicId: f.otherClinic.id })),
     fuzzTarget(Catalog.createSchedule, () => ({

@@ -1,5 +1,6 @@
 // embedded-postgres is a subpath export (@carebook/server/embedded-postgres):
 // importing it installs exit hooks, which services must not carry.
+export * from './batch-get';
 export * from './config';
 export * from './errors';
 export * from './grpc-errors';

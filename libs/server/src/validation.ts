@@ -119,6 +119,20 @@ export class RequestValidator {
     return value.toLowerCase();
   }
 
+  /**
+   * 1 to `maxCount` UUIDs (a batch's ids; repeats allowed). Only the first
+   * bad one is named, so a reply stays short however many were sent.
+   */
+  uuidList(field: string, values: readonly string[], maxCount: number): string[] {
+    if (values.length === 0) this.fail(field, 'must name at least one id');
+    else if (values.length > maxCount) this.fail(field, `must name at most ${maxCount} ids, got ${values.length}`);
+    else {
+      const bad = values.findIndex((value) => !isUuid(value));
+      if (bad >= 0) this.fail(`${field}[${bad}]`, `must be a UUID, got ${quote(values[bad])}`);
+    }
+    return values.map((value) => value.toLowerCase());
+  }
+
   /** A UUID, or undefined when empty. */
   optionalUuid(field: string, value: string): string | undefined {
     return value ? this.uuid(field, value) : undefined;

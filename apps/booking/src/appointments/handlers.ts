@@ -4,7 +4,7 @@ import {
   type Appointment as AppointmentMessage,
   type BookingServiceService,
 } from '@carebook/proto/booking';
-import { isTimeIdKey, RequestValidator, type Handlers, type PageTokens } from '@carebook/server';
+import { isTimeIdKey, MAX_BATCH_GET, RequestValidator, type Handlers, type PageTokens } from '@carebook/server';
 import { toConsultationMessage } from '../consultations/handlers';
 import type { PatientRoom } from '../consultations/repo';
 import type { ConsultationsService } from '../consultations/service';
@@ -14,7 +14,7 @@ import type { AppointmentsService } from './service';
 
 type AppointmentHandlers = Pick<
   Handlers<BookingServiceService>,
-  'bookAppointment' | 'getAppointment' | 'listAppointments' | 'cancelAppointment' | 'rescheduleAppointment' | 'holdAppointment' | 'confirmAppointment'
+  'bookAppointment' | 'getAppointment' | 'batchGetAppointments' | 'listAppointments' | 'cancelAppointment' | 'rescheduleAppointment' | 'holdAppointment' | 'confirmAppointment'
 >;
 
 const MAX_REASON_LENGTH = 500;
@@ -97,6 +97,13 @@ export function appointmentHandlers(appointments: AppointmentsService, consultat
       const appointmentId = v.uuid('id', id);
       v.done();
       return { appointment: await showOne(await appointments.get(appointmentId)) };
+    },
+
+    async batchGetAppointments({ ids }) {
+      const v = new RequestValidator();
+      const appointmentIds = v.uuidList('ids', ids, MAX_BATCH_GET);
+      v.done();
+      return { appointments: await show(await appointments.getMany(appointmentIds)) };
     },
 
     async listAppointments(request) {

@@ -90,6 +90,7 @@ export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool, options: {
     },
 
     findById: (id: string) => prisma.appointment.findUnique({ where: { id } }),
+    findByIds: (ids: readonly string[]) => prisma.appointment.findMany({ where: { id: { in: [...ids] } } }),
 
     /** Owes catalog the release of `slotId` held by `claimId`, on its own (the outbox; see enqueueRelease). */
     oweRelease: (slotId: string, claimId: string) => oweRelease(prisma, slotId, claimId),

@@ -1,4 +1,4 @@
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, quote, toPage, violates, type Page, type TimeIdKey } from '@carebook/server';
+import { FailedPreconditionError, inRequestOrder, InvalidArgumentError, NotFoundError, quote, toPage, violates, type Page, type TimeIdKey } from '@carebook/server';
 import type { CallerContext, CatalogGateway, CatalogSlot } from '../catalog-gateway';
 import type { ReleaseDispatcher } from '../releases/dispatcher';
 import { answerOf, answerOfConfirmation, notConfirmable, slotUnavailable, stillSettling } from './answers';
@@ -225,6 +225,11 @@ export function appointmentsService({ claimWindowMs, reconcileGraceMs, repo, cat
 
   return {
     get,
+
+    /** The appointments of `ids`, in that order; NOT_FOUND naming the first unknown one. */
+    async getMany(ids: readonly string[]): Promise<Appointment[]> {
+      return inRequestOrder('appointment', ids, await repo.findByIds(ids));
+    },
 
     /**
      * Books a slot; idempotent per (patient, request_id). A retry is found by

@@ -1,10 +1,10 @@
 import type { BookingServiceService, DateMessage, Patient as PatientMessage } from '@carebook/proto/booking';
-import { maskedFields, RequestValidator, type Handlers } from '@carebook/server';
+import { maskedFields, MAX_BATCH_GET, RequestValidator, type Handlers } from '@carebook/server';
 import { isPlausibleEmail, isPlausiblePhone } from './contact';
 import type { Patient, PatientChange } from './repo';
 import type { PatientsService } from './service';
 
-type PatientHandlers = Pick<Handlers<BookingServiceService>, 'createPatient' | 'getPatient' | 'updatePatient'>;
+type PatientHandlers = Pick<Handlers<BookingServiceService>, 'createPatient' | 'getPatient' | 'batchGetPatients' | 'updatePatient'>;
 
 const EARLIEST_BIRTH_YEAR = 1880;
 // RFC 5321's limit on a path; a phone number with separators fits in 32.
@@ -95,6 +95,13 @@ export function patientHandlers(patients: PatientsService, now: () => Date = () 
       const patientId = v.uuid('id', id);
       v.done();
       return { patient: toPatientMessage(await patients.get(patientId)) };
+    },
+
+    async batchGetPatients({ ids }) {
+      const v = new RequestValidator();
+      const patientIds = v.uuidList('ids', ids, MAX_BATCH_GET);
+      v.done();
+      return { patients: (await patients.getMany(patientIds)).map(toPatientMessage) };
     },
 
     async updatePatient({ patient, updateMask }) {

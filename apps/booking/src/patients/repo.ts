@@ -20,6 +20,7 @@ export function patientsRepo(prisma: BookingPrisma) {
   return {
     create: (patient: NewPatient) => prisma.patient.create({ data: patient }),
     findById: (id: string) => prisma.patient.findUnique({ where: { id } }),
+    findByIds: (ids: readonly string[]) => prisma.patient.findMany({ where: { id: { in: [...ids] } } }),
     /** Applies `change`; undefined when no patient has the id. patient_contact_check refuses a patient left without contact. */
     async update(id: string, change: PatientChange): Promise<Patient | undefined> {
       const { count } = await prisma.patient.updateMany({ where: { id }, data: change });

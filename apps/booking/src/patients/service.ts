@@ -1,4 +1,4 @@
-import { InvalidArgumentError, NotFoundError, violates } from '@carebook/server';
+import { inRequestOrder, InvalidArgumentError, NotFoundError, violates } from '@carebook/server';
 import type { NewPatient, Patient, PatientChange, PatientsRepo } from './repo';
 
 /** Business rules for patients. */
@@ -10,6 +10,11 @@ export function patientsService(repo: PatientsRepo) {
       const patient = await repo.findById(id);
       if (!patient) throw new NotFoundError('patient', id);
       return patient;
+    },
+
+    /** The patients of `ids`, in that order; NOT_FOUND naming the first unknown one. */
+    async getMany(ids: readonly string[]): Promise<Patient[]> {
+      return inRequestOrder('patient', ids, await repo.findByIds(ids));
     },
 
     /** Changes the given fields; a patient must keep an e-mail address or a phone number. */

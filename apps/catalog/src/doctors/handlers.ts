@@ -1,10 +1,10 @@
 import type { CatalogServiceService, Doctor as DoctorMessage } from '@carebook/proto/catalog';
-import { isTimeIdKey, RequestValidator, type Handlers, type PageTokens } from '@carebook/server';
+import { isTimeIdKey, MAX_BATCH_GET, RequestValidator, type Handlers, type PageTokens } from '@carebook/server';
 import { toModalityMessage } from '../modality';
 import type { DoctorWithModalities } from './repo';
 import type { DoctorsService } from './service';
 
-type DoctorHandlers = Pick<Handlers<CatalogServiceService>, 'createDoctor' | 'getDoctor' | 'listDoctors' | 'addDoctorClinic'>;
+type DoctorHandlers = Pick<Handlers<CatalogServiceService>, 'createDoctor' | 'getDoctor' | 'batchGetDoctors' | 'listDoctors' | 'addDoctorClinic'>;
 
 /** Doctor as the API shows it. */
 export function toDoctorMessage(d: DoctorWithModalities): DoctorMessage {
@@ -51,6 +51,13 @@ export function doctorHandlers(doctors: DoctorsService, tokens: PageTokens): Doc
       const doctorId = v.uuid('id', id);
       v.done();
       return { doctor: toDoctorMessage(await doctors.getWithModalities(doctorId)) };
+    },
+
+    async batchGetDoctors({ ids }) {
+      const v = new RequestValidator();
+      const doctorIds = v.uuidList('ids', ids, MAX_BATCH_GET);
+      v.done();
+      return { doctors: (await doctors.getManyWithModalities(doctorIds)).map(toDoctorMessage) };
     },
 
     async listDoctors({ clinicId, specialty, pageSize, pageToken }) {

@@ -61,6 +61,9 @@ export function doctorsRepo(prisma: CatalogPrisma) {
       return row ? toDoctor(row) : undefined;
     },
 
+    findByIds: async (ids: readonly string[]): Promise<Doctor[]> =>
+      (await prisma.doctor.findMany({ where: { id: { in: [...ids] } }, include: withLinks })).map(toDoctor),
+
     /** Links the doctor to the clinic; true if the link is new. */
     addClinic: async (doctorId: string, clinicId: string): Promise<boolean> =>
       (await prisma.doctorClinic.createMany({ data: [{ doctorId, clinicId }], skipDuplicates: true })).count > 0,

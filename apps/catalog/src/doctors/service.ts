@@ -1,4 +1,4 @@
-import { FailedPreconditionError, NotFoundError, toPage, type Page, type TimeIdKey } from '@carebook/server';
+import { FailedPreconditionError, inRequestOrder, NotFoundError, toPage, type Page, type TimeIdKey } from '@carebook/server';
 import type { ClinicsService } from '../clinics/service';
 import type { Doctor, DoctorFilter, DoctorsRepo, DoctorWithModalities, NewDoctor } from './repo';
 
@@ -34,6 +34,12 @@ export function doctorsService(repo: DoctorsRepo, clinics: ClinicsService) {
     async getWithModalities(id: string): Promise<DoctorWithModalities> {
       const [doctor] = await withModalities([await get(id)]);
       return doctor;
+    },
+
+    /** The doctors of `ids` with their modalities, in that order; NOT_FOUND naming the first unknown one. */
+    async getManyWithModalities(ids: readonly string[]): Promise<DoctorWithModalities[]> {
+      const doctors = inRequestOrder('doctor', ids, await repo.findByIds(ids));
+      return withModalities(doctors);
     },
 
     /** Links the doctor to one more clinic; a no-op if already linked. */
