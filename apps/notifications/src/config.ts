@@ -37,6 +37,7 @@ const notificationsConfigSpec = {
   BOOKING_RPC_TIMEOUT_MS: integer('deadline of each unary call to booking', 2_000, 50, 60_000),
   CATALOG_ADDRESS: text('gRPC target of the catalog service', '127.0.0.1:50051'),
   CATALOG_RPC_TIMEOUT_MS: integer('deadline of each call to catalog', 2_000, 50, 60_000),
+  NOTIFY_PLACE_CACHE_TTL_MS: integer("how long a doctor's and a clinic's names and address, once found in catalog, go into messages without asking again; 0: asked for every message", 60_000, 0, 3_600_000),
   CAREBOOK_PAGE_TOKEN_KEY: secretList('HMAC keys of page tokens, comma-separated: the first signs, all verify', MIN_PAGE_TOKEN_KEY_LENGTH),
   NOTIFY_SMTP_URL: optionalText('smtp:// or smtps:// URL of the mail server; unset: e-mail is off and every e-mail message is SKIPPED with CHANNEL_DISABLED'),
   NOTIFY_MAIL_FROM: text('From: address of e-mail messages', 'carebook <no-reply@carebook.invalid>'),

@@ -64,6 +64,7 @@ async function main(): Promise<void> {
       feedMaxBackoffMs: config.NOTIFY_FEED_MAX_BACKOFF_MS,
       bookingTimeoutMs: config.BOOKING_RPC_TIMEOUT_MS,
       catalogTimeoutMs: config.CATALOG_RPC_TIMEOUT_MS,
+      placeTtlMs: config.NOTIFY_PLACE_CACHE_TTL_MS,
       tls,
     },
   );

@@ -8,7 +8,7 @@ import { NOTIFICATIONS_ACCESS } from './access';
 import type { NotificationsPrisma } from './db';
 import { sendLookups } from './delivery/lookups';
 import { retryPolicy, JOB_MAX_ATTEMPTS } from './delivery/retry-policy';
-import { notificationDelivery, type ChannelSenders } from './delivery/send-notification';
+import { messageDelivery, type ChannelSenders } from './delivery/send-notification';
 import { startDeliveryWorker } from './delivery/worker';
 import { feedApplier } from './feed/applier';
 import { bookingFeed } from './feed/booking-feed';
@@ -52,6 +52,8 @@ export interface NotificationsServiceOptions {
   feedMaxBackoffMs: number;
   bookingTimeoutMs: number;
   catalogTimeoutMs: number;
+  /** How long a doctor and clinic found in catalog serve messages without asking again (NOTIFY_PLACE_CACHE_TTL_MS). */
+  placeTtlMs: number;
   /** TLS of the server (NOTIFICATIONS_TLS_CERT_FILE, _KEY_FILE), mutual with a CA (NOTIFICATIONS_TLS_CA_FILE); plaintext without. */
   tls?: ServerTls;
 }
@@ -99,16 +101,18 @@ export async function startNotificationsService(deps: NotificationsDeps, options
     log: deps.log,
   });
 
-  const deliver = notificationDelivery({
+  const deliver = messageDelivery({
     repo,
     lookups: sendLookups(deps.booking, deps.catalog, {
       bookingTimeoutMs: options.bookingTimeoutMs,
       catalogTimeoutMs: options.catalogTimeoutMs,
+      placeTtlMs: options.placeTtlMs,
       bookingReachability,
       catalogReachability,
     }),
     senders: deps.senders,
     retry: retryPolicy(options.maxAttempts, options.retryMaxBackoffMs),
+    sendConcurrency: options.sendConcurrency,
     log: deps.log,
   });
   const worker = await startDeliveryWorker(deps.sql, deliver, deps.log, {

@@ -39,6 +39,7 @@ const TEST_OPTIONS: Omit<NotificationsServiceOptions, 'reminderOffsetsMs'> = {
   feedMaxBackoffMs: 500,
   bookingTimeoutMs: 2_000,
   catalogTimeoutMs: 2_000,
+  placeTtlMs: 60_000,
 };
 
 /** Starts catalog, booking, an SMTP sink and notifications (reminders `reminderOffsetsMs` before each start) in this process. */

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTracing, type Tracing } from '@carebook/server';
 import { pollUntil } from '@carebook/testing';
 import { createPatient, createSchedule } from '../../booking/test/booking-fixtures';
-import { ATTR_NOTIFICATION_ID, ATTR_SEND_OUTCOME } from '../src/delivery/send-span';
+import { ATTR_NOTIFICATION_IDS, ATTR_SEND_OUTCOMES } from '../src/delivery/send-span';
 import { SEND_TASK } from '../src/notifications/statements';
 import { startNotificationsInProcess, type NotificationsInProcess } from './in-process';
 
@@ -29,7 +29,7 @@ afterAll(async () => {
 
 const BOOKING = 'carebook.booking.v1.BookingService';
 const CATALOG = 'carebook.catalog.v1.CatalogService';
-const LOOKUPS = [`${BOOKING}/GetAppointment`, `${BOOKING}/GetPatient`, `${CATALOG}/GetDoctor`, `${CATALOG}/GetClinic`];
+const LOOKUPS = [`${BOOKING}/BatchGetAppointments`, `${BOOKING}/BatchGetPatients`, `${CATALOG}/BatchGetDoctors`, `${CATALOG}/GetClinic`];
 
 /** The one span of `spans` named `name` of kind `kind`. */
 function only(spans: ReadableSpan[], name: string, kind: SpanKind): ReadableSpan {
@@ -39,7 +39,7 @@ function only(spans: ReadableSpan[], name: string, kind: SpanKind): ReadableSpan
 }
 
 describe('tracing', () => {
-  it("makes each send job the root of a trace: its calls to booking and catalog carry the trace context, and their server spans join it", async () => {
+  it("makes each send job (one message, on every channel) the root of a trace: its calls, one of each for all the channels, to booking and catalog carry the trace context, and their server spans join it", async () => {
     const { slots } = await createSchedule(sys.booking.catalog.client, 1, 3);
     const patient = await createPatient(sys.booking.client, { email: `trace.${randomUUID().slice(0, 8)}@example.org` });
     const { appointment } = await sys.booking.client.bookAppointment({ slotId: slots[0].id, patientId: patient.id, requestId: randomUUID(), reason: '' });
@@ -48,29 +48,28 @@ describe('tracing', () => {
       return rows.length === 2 ? rows.map((r) => r.id) : undefined;
     }, 20_000);
 
-    for (const notificationId of sent) {
-      // The job's span ends last: once it is in, so are its children.
-      const job = await pollUntil(`the span of ${notificationId}'s job`, async () =>
-        exporter.getFinishedSpans().find((s) => s.name === SEND_TASK && s.attributes[ATTR_NOTIFICATION_ID] === notificationId),
-      );
-      expect(job.kind).toBe(SpanKind.CONSUMER);
-      expect(job.parentSpanContext, 'the job span is a root').toBeUndefined();
-      expect(job.attributes[ATTR_SEND_OUTCOME]).toBe('sent');
-      const trace = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === job.spanContext().traceId);
+    // One job sends the message on both channels: its span ends last, so once it is in, so are its children.
+    const job = await pollUntil("the confirmation's job span", async () =>
+      exporter.getFinishedSpans().find((s) => s.name === SEND_TASK && sent.every((id) => (s.attributes[ATTR_NOTIFICATION_IDS] as string[] | undefined)?.includes(id))),
+    );
+    expect(job.kind).toBe(SpanKind.CONSUMER);
+    expect(job.parentSpanContext, 'the job span is a root').toBeUndefined();
+    expect(job.attributes[ATTR_SEND_OUTCOMES]).toEqual(['sent', 'sent']);
+    const trace = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === job.spanContext().traceId);
 
-      for (const method of LOOKUPS) {
-        const client = only(trace, method, SpanKind.CLIENT);
-        expect(client.parentSpanContext?.spanId, `${method} is a child of the job`).toBe(job.spanContext().spanId);
-        expect(client.attributes).toMatchObject({ 'rpc.system.name': 'grpc', 'rpc.method': method, 'rpc.status_code': 'OK' });
-        // The server's span continues the context the call carried in its metadata (traceparent).
-        const server = only(trace, method, SpanKind.SERVER);
-        expect(server.parentSpanContext).toMatchObject({ spanId: client.spanContext().spanId, isRemote: true });
-      }
-      // Nothing of the patient in any span of the trace.
-      for (const span of trace) {
-        expect(JSON.stringify(span.attributes)).not.toContain(patient.email);
-        expect(JSON.stringify(span.attributes)).not.toContain('1234567');
-      }
+    // Each lookup once for both channels: batch reads (only() asserts there is exactly one).
+    for (const method of LOOKUPS) {
+      const client = only(trace, method, SpanKind.CLIENT);
+      expect(client.parentSpanContext?.spanId, `${method} is a child of the job`).toBe(job.spanContext().spanId);
+      expect(client.attributes).toMatchObject({ 'rpc.system.name': 'grpc', 'rpc.method': method, 'rpc.status_code': 'OK' });
+      // The server's span continues the context the call carried in its metadata (traceparent).
+      const server = only(trace, method, SpanKind.SERVER);
+      expect(server.parentSpanContext).toMatchObject({ spanId: client.spanContext().spanId, isRemote: true });
+    }
+    // Nothing of the patient in any span of the trace.
+    for (const span of trace) {
+      expect(JSON.stringify(span.attributes)).not.toContain(patient.email);
+      expect(JSON.stringify(span.attributes)).not.toContain('1234567');
     }
   });
 });

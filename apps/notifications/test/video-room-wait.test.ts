@@ -63,11 +63,16 @@ async function sentConfirmation(appointmentId: string) {
     const sent = smtp.byMessageId(messageIdOf(appointmentId, 'confirmation', 'email'));
     return sent.length > 0 ? sent : undefined;
   }, 30_000);
-  const { rows } = await notifySql.query("SELECT status::text, attempts FROM notification WHERE appointment_id = $1 AND kind = 'confirmation' AND channel = 'email'", [
-    appointmentId,
-  ]);
+  // The row is marked SENT just after the mail server's answer.
+  const row = await pollUntil('the confirmation recorded as sent', async () => {
+    const { rows } = await notifySql.query<{ status: string; attempts: number }>(
+      "SELECT status::text, attempts FROM notification WHERE appointment_id = $1 AND kind = 'confirmation' AND channel = 'email'",
+      [appointmentId],
+    );
+    return rows[0]?.status === 'sent' ? rows[0] : undefined;
+  });
   // Soft line breaks of quoted-printable undone, so that a long link reads whole.
-  return { body: mail.raw.replace(/=\r?\n/g, '').replace(/=3D/g, '='), row: rows[0] as { status: string; attempts: number } };
+  return { body: mail.raw.replace(/=\r?\n/g, '').replace(/=3D/g, '='), row };
 }
 
 describe('a video appointment whose room is late', () => {

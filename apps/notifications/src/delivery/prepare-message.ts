@@ -1,4 +1,4 @@
-import type { Appointment } from '@carebook/proto/booking';
+import type { Appointment, Patient } from '@carebook/proto/booking';
 import { Modality, type Clinic, type Doctor } from '@carebook/proto/catalog';
 import type { OutgoingMessage } from '../channels/port';
 import type { SkipReason } from '../feed/event-plan';
@@ -6,20 +6,23 @@ import type { MessageFacts } from '../messages/facts';
 import { messageIdOf } from '../messages/message-id';
 import { renderMessage } from '../messages/render';
 import type { Notification } from '../notifications/repo';
-import type { SendLookups } from './lookups';
+import type { Lookup, SendLookups } from './lookups';
 import { appointmentSkipReason, recipientOf } from './send-time-check';
 
-// The message a SCHEDULED row stands for, made from what booking and catalog
-// say now, in three asks: is the appointment still as the row says, where
-// does the message go, and what are the doctor and the clinic. Each ask ends
-// the preparation with a skip (nothing to send, for good) or a failure (try
-// again, or not) as a value; the send job records it.
+// The messages that SCHEDULED rows stand for (a row per message and
+// channel), each made from what booking and catalog say now, in two rounds
+// of batch reads for all the rows at once (lookups.ts): the appointments and
+// the patients (is the appointment still as the row says, where does the
+// message go), then the doctors and the clinics of the messages still due.
+// Each row's preparation ends with its message, or with a skip (nothing to
+// send, for good) or a failure (try again, or not) as a value; the send job
+// records each.
 
 /** Why a message will not go out now: it must not at all (skip), or something it needs failed. */
 type Stop = { kind: 'skip'; reason: SkipReason } | { kind: 'fail'; error: string; retryable: boolean };
 
 /** One ask's answer: what it found, or why the preparation stops. */
-type Step<T> = { kind: 'ok'; value: T } | Stop;
+export type Step<T> = { kind: 'ok'; value: T } | Stop;
 
 /** The row as the send job read it, with the database's clock at that moment. */
 export type SendableRow = Notification & { databaseNow: Date };
@@ -29,8 +32,7 @@ const skip = (reason: SkipReason): Stop => ({ kind: 'skip', reason });
 const retry = (error: string): Stop => ({ kind: 'fail', error, retryable: true });
 
 /** The appointment as booking has it, if the message is still wanted for it (send-time-check.ts). */
-async function appointmentStillDue(lookups: SendLookups, row: SendableRow): Promise<Step<Appointment>> {
-  const appointment = await lookups.appointment(row.appointmentId);
+function appointmentStillDue(appointment: Lookup<Appointment>, row: SendableRow): Step<Appointment> {
   if (appointment.kind === 'unavailable') return retry(`booking: ${appointment.error}`);
   if (appointment.kind === 'not-found') return skip('APPOINTMENT_NOT_BOOKED');
   const stale = appointmentSkipReason(row, appointment.value, row.databaseNow);
@@ -52,8 +54,7 @@ function roomPending(row: SendableRow, appointment: Appointment): Stop | undefin
 }
 
 /** The patient's name and address on the row's channel, if they have one and consent. */
-async function recipient(lookups: SendLookups, row: SendableRow): Promise<Step<{ name: string; to: string }>> {
-  const patient = await lookups.patient(row.patientId);
+function recipient(patient: Lookup<Patient>, row: SendableRow): Step<{ name: string; to: string }> {
   if (patient.kind === 'unavailable') return retry(`booking: ${patient.error}`);
   if (patient.kind === 'not-found') return skip('NO_CONTACT');
   const address = recipientOf(patient.value, row.channel);
@@ -61,11 +62,10 @@ async function recipient(lookups: SendLookups, row: SendableRow): Promise<Step<{
 }
 
 /** The appointment's doctor and clinic from catalog; their absence is a failure no retry mends. */
-async function place(lookups: SendLookups, appointment: Appointment): Promise<Step<{ doctor: Doctor; clinic: Clinic }>> {
-  const found = await lookups.place(appointment.doctorId, appointment.clinicId);
-  if (found.kind === 'unavailable') return retry(`catalog: ${found.error}`);
-  if (found.kind === 'not-found') return { kind: 'fail', error: 'catalog: the doctor or the clinic of the appointment does not exist', retryable: false };
-  return ok(found.value);
+function place(doctor: Lookup<Doctor>, clinic: Lookup<Clinic>): Step<{ doctor: Doctor; clinic: Clinic }> {
+  for (const found of [doctor, clinic]) if (found.kind === 'unavailable') return retry(`catalog: ${found.error}`);
+  if (doctor.kind !== 'found' || clinic.kind !== 'found') return { kind: 'fail', error: 'catalog: the doctor or the clinic of the appointment does not exist', retryable: false };
+  return ok({ doctor: doctor.value, clinic: clinic.value });
 }
 
 /** The rendered message, with its stable Message-ID. */
@@ -89,15 +89,32 @@ function composeMessage(row: SendableRow, appointment: Appointment, to: { name: 
   return { channel: row.channel, to: to.to, messageId, subject, text };
 }
 
-/** The message of `row` ready for its channel, or why it will not go out now. */
-export async function prepareMessage(lookups: SendLookups, row: SendableRow): Promise<Step<OutgoingMessage>> {
-  const appointment = await appointmentStillDue(lookups, row);
-  if (appointment.kind !== 'ok') return appointment;
-  const waiting = roomPending(row, appointment.value);
-  if (waiting) return waiting;
-  const to = await recipient(lookups, row);
-  if (to.kind !== 'ok') return to;
-  const where = await place(lookups, appointment.value);
-  if (where.kind !== 'ok') return where;
-  return ok(composeMessage(row, appointment.value, to.value, where.value));
+const distinct = (ids: string[]) => [...new Set(ids)];
+
+/** The message of each of `rows` (at most MAX_BATCH_GET) ready for its channel, or why it will not go out now; in the order of `rows`. */
+export async function prepareMessages(lookups: SendLookups, rows: readonly SendableRow[]): Promise<Step<OutgoingMessage>[]> {
+  const [appointments, patients] = await Promise.all([
+    lookups.appointments(distinct(rows.map((row) => row.appointmentId))),
+    lookups.patients(distinct(rows.map((row) => row.patientId))),
+  ]);
+  const addressed = rows.map((row): Step<{ appointment: Appointment; to: { name: string; to: string } }> => {
+    const appointment = appointmentStillDue(appointments.get(row.appointmentId)!, row);
+    if (appointment.kind !== 'ok') return appointment;
+    const waiting = roomPending(row, appointment.value);
+    if (waiting) return waiting;
+    const to = recipient(patients.get(row.patientId)!, row);
+    return to.kind === 'ok' ? ok({ appointment: appointment.value, to: to.value }) : to;
+  });
+  const due = addressed.flatMap((step) => (step.kind === 'ok' ? [step.value.appointment] : []));
+  if (due.length === 0) return addressed as Stop[];
+  const [doctors, clinics] = await Promise.all([
+    lookups.doctors(distinct(due.map((a) => a.doctorId))),
+    lookups.clinics(distinct(due.map((a) => a.clinicId))),
+  ]);
+  return addressed.map((step, i) => {
+    if (step.kind !== 'ok') return step;
+    const { appointment, to } = step.value;
+    const where = place(doctors.get(appointment.doctorId)!, clinics.get(appointment.clinicId)!);
+    return where.kind === 'ok' ? ok(composeMessage(rows[i], appointment, to, where.value)) : where;
+  });
 }

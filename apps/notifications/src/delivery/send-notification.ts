@@ -1,13 +1,18 @@
-import type { Logger } from '@carebook/server';
-import type { Channel, NotificationSender } from '../channels/port';
+import pLimit from 'p-limit';
+import { MAX_BATCH_GET, type Logger } from '@carebook/server';
+import type { Channel, NotificationSender, OutgoingMessage } from '../channels/port';
 import type { SkipReason } from '../feed/event-plan';
 import type { Notification, NotificationsRepo, RetryPolicy } from '../notifications/repo';
 import type { SendLookups } from './lookups';
-import { prepareMessage } from './prepare-message';
+import { prepareMessages, type SendableRow, type Step } from './prepare-message';
 
-// The send job: one message, checked against booking right before it goes
-// out, rendered from what booking and catalog say now (prepare-message.ts),
-// handed to its channel's sender, and its outcome recorded. No transaction is
+// The send job: the messages due together (a row per message and channel,
+// graphile-worker's batch job: notifications/statements.ts), taken
+// MAX_BATCH_GET at a time, each checked against booking right before it
+// goes out, rendered from what booking and catalog say now
+// (prepare-message.ts, batch reads for all the rows at once), handed to its
+// channel's sender, and its outcome recorded. At most `sendConcurrency`
+// messages of the whole process are with a provider and not yet recorded. No transaction is
 // open while booking, catalog or the provider is called. The address, the
 // name and the text live only in the job's memory: the row and the logs hold ids.
 //
@@ -26,6 +31,8 @@ export interface SendDeps {
   lookups: SendLookups;
   senders: ChannelSenders;
   retry: RetryPolicy;
+  /** Messages handed to providers and not yet recorded, at most, across all jobs: also the most a crash can duplicate. */
+  sendConcurrency: number;
   log: Logger;
 }
 
@@ -41,10 +48,12 @@ export function storableError(error: string, recipient: string | undefined): str
 function outcomeRecorder(deps: SendDeps) {
   const { repo, retry, log } = deps;
   return {
-    async skipped(row: Notification, reason: SkipReason): Promise<SendResult> {
-      const done = await repo.markSkipped(row.id, reason);
-      log.info({ notificationId: row.id, appointmentId: row.appointmentId, reason }, 'notification skipped');
-      return done ? 'skipped' : 'not-scheduled';
+    /** One statement for all of `rows`, which share the reason. */
+    async skipped(rows: readonly Notification[], reason: SkipReason): Promise<SendResult[]> {
+      if (rows.length === 0) return [];
+      const done = await repo.markSkipped(rows.map((row) => row.id), reason);
+      for (const row of rows) log.info({ notificationId: row.id, appointmentId: row.appointmentId, reason }, 'notification skipped');
+      return rows.map((row) => (done.has(row.id) ? 'skipped' : 'not-scheduled'));
     },
 
     async failed(row: Notification, error: string, retryable: boolean): Promise<SendResult> {
@@ -67,21 +76,39 @@ function outcomeRecorder(deps: SendDeps) {
   };
 }
 
-/** Sends the message `notificationId` if it is still SCHEDULED. */
-export function notificationDelivery(deps: SendDeps): (notificationId: string) => Promise<SendResult> {
+/** Sends the messages of the rows `notificationIds` that are still SCHEDULED; a result per such row. */
+export function messageDelivery(deps: SendDeps): (notificationIds: readonly string[]) => Promise<SendResult[]> {
   const record = outcomeRecorder(deps);
-  return async (notificationId) => {
-    const row = await deps.repo.loadForSend(notificationId);
-    if (!row || row.status !== 'scheduled') return 'not-scheduled';
-    const sender = deps.senders[row.channel];
-    if (!sender) return record.skipped(row, 'CHANNEL_DISABLED');
+  const withProvider = pLimit(deps.sendConcurrency);
 
-    const prepared = await prepareMessage(deps.lookups, row);
-    if (prepared.kind === 'skip') return record.skipped(row, prepared.reason);
+  const sendOrFail = async (row: SendableRow, prepared: Exclude<Step<OutgoingMessage>, { kind: 'skip' }>): Promise<SendResult> => {
     if (prepared.kind === 'fail') return record.failed(row, prepared.error, prepared.retryable);
+    return withProvider(async () => {
+      const outcome = await deps.senders[row.channel]!.send(prepared.value);
+      if (!outcome.accepted) return record.failed(row, storableError(outcome.error, prepared.value.to), outcome.retryable);
+      return record.sent(row);
+    });
+  };
 
-    const outcome = await sender.send(prepared.value);
-    if (!outcome.accepted) return record.failed(row, storableError(outcome.error, prepared.value.to), outcome.retryable);
-    return record.sent(row);
+  const deliverBatch = async (notificationIds: readonly string[]): Promise<SendResult[]> => {
+    const rows = (await deps.repo.loadForSend(notificationIds)).filter((row) => row.status === 'scheduled');
+    const enabled = rows.filter((row) => deps.senders[row.channel]);
+    const prepared = enabled.length > 0 ? await prepareMessages(deps.lookups, enabled) : [];
+    // Skips are recorded a statement per reason: a burst skips many rows alike (no phone, cancelled).
+    const skips = new Map<SkipReason, SendableRow[]>([['CHANNEL_DISABLED', rows.filter((row) => !deps.senders[row.channel])]]);
+    const sends: Promise<SendResult>[] = [];
+    enabled.forEach((row, i) => {
+      const step = prepared[i];
+      if (step.kind === 'skip') skips.set(step.reason, [...(skips.get(step.reason) ?? []), row]);
+      else sends.push(sendOrFail(row, step));
+    });
+    const results = await Promise.all([...[...skips].map(([reason, skipped]) => record.skipped(skipped, reason)), Promise.all(sends)]);
+    return results.flat();
+  };
+
+  return async (notificationIds) => {
+    const results: SendResult[] = [];
+    for (let i = 0; i < notificationIds.length; i += MAX_BATCH_GET) results.push(...(await deliverBatch(notificationIds.slice(i, i + MAX_BATCH_GET))));
+    return results;
   };
 }

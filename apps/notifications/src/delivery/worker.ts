@@ -37,8 +37,19 @@ function graphileLogger(log: Logger): GraphileLogger {
   return new GraphileLogger(factory);
 }
 
+/**
+ * The rows a send job is about: graphile-worker's batch payload, an array
+ * of ids (notifications/statements.ts), or the single `notificationId` of
+ * jobs added before messages due together were sent by one job. Anything
+ * else is not this service's.
+ */
+function notificationIdsOf(payload: unknown): string[] | undefined {
+  const ids = Array.isArray(payload) ? payload : [(payload as { notificationId?: unknown } | null)?.notificationId];
+  return ids.length > 0 && ids.every((id) => typeof id === 'string' && isUuid(id)) ? (ids as string[]) : undefined;
+}
+
 /** Starts the workers that run `deliver` for each due send job. */
-export async function startDeliveryWorker(pool: pg.Pool, deliver: (notificationId: string) => Promise<SendResult>, log: Logger, options: DeliveryWorkerOptions): Promise<DeliveryWorker> {
+export async function startDeliveryWorker(pool: pg.Pool, deliver: (notificationIds: readonly string[]) => Promise<SendResult[]>, log: Logger, options: DeliveryWorkerOptions): Promise<DeliveryWorker> {
   const workerLog = log.child({ component: 'delivery' });
   const logger = graphileLogger(workerLog);
   const events: WorkerEvents = new EventEmitter();
@@ -55,10 +66,10 @@ export async function startDeliveryWorker(pool: pg.Pool, deliver: (notificationI
     events,
     taskList: {
       async [SEND_TASK](payload) {
-        const id = (payload as { notificationId?: unknown } | null)?.notificationId;
+        const ids = notificationIdsOf(payload);
         // Only this service adds these jobs; anything else is dropped, not retried.
-        if (typeof id !== 'string' || !isUuid(id)) return workerLog.error({ task: SEND_TASK }, 'send job without a notification id dropped');
-        await inSendSpan(id, () => deliver(id));
+        if (!ids) return workerLog.error({ task: SEND_TASK }, 'send job without notification ids dropped');
+        await inSendSpan(ids, () => deliver(ids));
       },
     },
   });

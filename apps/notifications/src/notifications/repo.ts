@@ -29,10 +29,11 @@ export const NOTIFICATION_FIELDS: ColumnsOf<Notification> = {
   updateTime: 'update_time',
 };
 
-const LOAD_FOR_SEND = `SELECT ${selectList(NOTIFICATION_FIELDS)}, now() AS "databaseNow" FROM notification WHERE id = $1`;
+const LOAD_FOR_SEND = `SELECT ${selectList(NOTIFICATION_FIELDS)}, now() AS "databaseNow" FROM notification WHERE id = ANY($1::uuid[]) ORDER BY channel`;
 const MARK_SENT = `UPDATE notification SET status = 'sent', sent_time = now(), attempts = attempts + 1, last_error = NULL, update_time = now()
   WHERE id = $1 AND status = 'scheduled'`;
-const MARK_SKIPPED = `UPDATE notification SET status = 'skipped', skip_reason = $2, update_time = now() WHERE id = $1 AND status = 'scheduled'`;
+const MARK_SKIPPED = `UPDATE notification SET status = 'skipped', skip_reason = $2, update_time = now()
+  WHERE id = ANY($1::uuid[]) AND status = 'scheduled' RETURNING id`;
 // A failed try: counted, its error kept; the message stays SCHEDULED while a
 // retryable failure leaves tries, else it is FAILED.
 const RECORD_FAILURE = `UPDATE notification
@@ -40,9 +41,10 @@ const RECORD_FAILURE = `UPDATE notification
         status = (CASE WHEN $3::boolean AND attempts + 1 < $4 THEN 'scheduled' ELSE 'failed' END)::notification_status
   WHERE id = $1 AND status = 'scheduled'
   RETURNING status::text AS status, attempts`;
-// The next try's job, replacing the running one under the same key
-// (graphile-worker keeps the running job from being retried itself).
-const ADD_RETRY_JOB = `SELECT 1 FROM graphile_worker.add_job('${SEND_TASK}', json_build_object('notificationId', $1::uuid),
+// The next try's job, for this row alone, keyed by its id: it replaces the
+// running job when that job bears the same key, a retry's (graphile-worker
+// keeps the running job from being retried itself).
+const ADD_RETRY_JOB = `SELECT 1 FROM graphile_worker.add_job('${SEND_TASK}', json_build_array($1::uuid),
   run_at => now() + $2::int * interval '1 millisecond', job_key => $1::text, max_attempts => $3)`;
 const DUE_STATS = `SELECT count(*) FILTER (WHERE scheduled_time <= now())::int AS due,
     count(*) FILTER (WHERE scheduled_time < now() - interval '1 minute')::int AS overdue
@@ -58,11 +60,12 @@ export interface NotificationFilter {
 
 /** Queries of the notification table. */
 export interface NotificationsRepo {
-  /** The row and the database's clock at the moment it was read; undefined if no such row. */
-  loadForSend(id: string): Promise<(Notification & { databaseNow: Date }) | undefined>;
+  /** The rows of `ids` that exist, by channel, each with the database's clock at the moment they were read. */
+  loadForSend(ids: readonly string[]): Promise<(Notification & { databaseNow: Date })[]>;
   /** True if the row was SCHEDULED and is now SENT. */
   markSent(id: string): Promise<boolean>;
-  markSkipped(id: string, reason: SkipReason): Promise<boolean>;
+  /** The ids among `ids` that were SCHEDULED and are now SKIPPED for `reason`. */
+  markSkipped(ids: readonly string[], reason: SkipReason): Promise<Set<string>>;
   /** Records a failed try; a retryable one with tries left gets a new job after `retryDelayMs(attempts)`. */
   recordFailure(id: string, error: string, retryable: boolean, retry: RetryPolicy): Promise<FailureOutcome>;
   /** Up to pageSize + 1 rows (the extra one tells another page exists) after `after` in (scheduled time, id) descending order. */
@@ -81,17 +84,17 @@ export interface RetryPolicy {
 /** The notification queries over `pool` (the send path) and `prisma` (the API's reads). */
 export function notificationsRepo(pool: pg.Pool, prisma: NotificationsPrisma): NotificationsRepo {
   return {
-    async loadForSend(id) {
-      const { rows } = await pool.query<Notification & { databaseNow: Date }>(LOAD_FOR_SEND, [id]);
-      return rows[0];
+    async loadForSend(ids) {
+      return (await pool.query<Notification & { databaseNow: Date }>(LOAD_FOR_SEND, [ids])).rows;
     },
 
     async markSent(id) {
       return (await pool.query(MARK_SENT, [id])).rowCount === 1;
     },
 
-    async markSkipped(id, reason) {
-      return (await pool.query(MARK_SKIPPED, [id, reason])).rowCount === 1;
+    async markSkipped(ids, reason) {
+      const { rows } = await pool.query<{ id: string }>(MARK_SKIPPED, [ids, reason]);
+      return new Set(rows.map((row) => row.id));
     },
 
     recordFailure(id, error, retryable, retry) {

@@ -7,11 +7,36 @@
 export const SEND_TASK = 'send_notification';
 
 /**
- * Inserts the messages of one appointment on every channel and adds a job
- * per row, due at its scheduled time. $5/$6 pair each kind with its reminder
- * offset (NULL for the others). A reminder whose time is past by the
- * database's clock is not scheduled. Rows that exist already (a replayed
- * event) are left as they are, and get no second job.
+ * How many send jobs the messages due in one second are spread over (by
+ * appointment, so that its channels go together): enough for every worker
+ * to have one, and few rows per job. graphile-worker rewrites a batch job's
+ * whole payload on each addition, so a job of n rows costs O(n²) bytes to
+ * build: 10,000 messages due at once make 256 jobs of some 40 rows.
+ */
+export const SEND_JOBS_PER_SECOND = 256;
+
+/** How far ahead a message must be due to join a batch job (see SCHEDULE_MESSAGES): far more than a transaction takes. */
+const BATCH_LEAD = '10 seconds';
+
+/**
+ * Inserts the messages of one appointment, a row per channel, and adds
+ * them to send jobs due at their scheduled time: the rows of one kind and
+ * offset share a job (an array payload: graphile-worker's batch job), and
+ * one job sends them with a few batch reads of booking and catalog.
+ *
+ * A message due at least BATCH_LEAD from now joins the other messages due
+ * in the same second: its job has a key (that second and a share of the
+ * appointments), and graphile-worker appends the rows of each addition to
+ * the job's payload while no worker has taken it. The lead keeps every
+ * addition before the job can run: adding to a key whose job is running
+ * would start another job and take the running one's retries away.
+ * Messages due sooner (a confirmation) get a job of their own.
+ *
+ * A retry is a job of one row, keyed by that row's id (notifications/repo.ts).
+ * $5/$6 pair each kind with its reminder offset (NULL for the others). A
+ * reminder whose time is past by the database's clock is not scheduled.
+ * Rows that exist already (a replayed event) are left as they are, and get
+ * no second job.
  * $1 appointment, $2 patient, $3 event, $4 start, $5 kinds, $6 offsets,
  * $7 previous start (reschedule messages), $8 the job's max_attempts.
  */
@@ -26,15 +51,23 @@ WITH planned AS (
     FROM planned p CROSS JOIN unnest(enum_range(NULL::notification_channel)) AS c(channel)
    WHERE p.reminder_offset_ms IS NULL OR p.scheduled_time > now()
   ON CONFLICT DO NOTHING
-  RETURNING id, scheduled_time
+  RETURNING id, kind, reminder_offset_ms, scheduled_time
+), jobs AS (
+  SELECT json_agg(id) AS ids, scheduled_time,
+         CASE WHEN scheduled_time >= now() + interval '${BATCH_LEAD}'
+              THEN 'due ' || floor(extract(epoch FROM scheduled_time))::bigint || ' ' || abs(hashtext($1::text)) % ${SEND_JOBS_PER_SECOND} END AS job_key
+    FROM inserted GROUP BY kind, reminder_offset_ms, scheduled_time
 )
 SELECT count(*)::int AS scheduled
-  FROM inserted i
- CROSS JOIN LATERAL graphile_worker.add_job('${SEND_TASK}', json_build_object('notificationId', i.id), run_at => i.scheduled_time, job_key => i.id::text, max_attempts => $8) AS job`;
+  FROM jobs j
+ CROSS JOIN LATERAL graphile_worker.add_job('${SEND_TASK}', j.ids, run_at => j.scheduled_time, job_key => j.job_key,
+   job_key_mode => 'preserve_run_at', max_attempts => $8) AS job`;
 
 /**
  * Skips every SCHEDULED message of an appointment but its cancellation
- * notice, with reason $2, and removes their jobs. A job being worked on
+ * notice, with reason $2, and removes their retry jobs (keyed by the row's
+ * id). A batch job keeps the row's id, and passes over it: the row is no
+ * longer SCHEDULED. A job being worked on
  * keeps running but is never retried (graphile-worker's remove_job); its
  * result cannot be recorded, since the row is no longer SCHEDULED.
  */
