@@ -1,4 +1,14 @@
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, quote, toPage, violates, type Page, type TimeIdKey } from '@carebook/server';
+import {
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  quote,
+  toPage,
+  UnavailableError,
+  violates,
+  type Page,
+  type TimeIdKey,
+} from '@carebook/server';
 import type { CallerContext, CatalogGateway } from '../catalog-gateway';
 import type { ReleaseDispatcher } from '../releases/dispatcher';
 import { answerOf, answerOfConfirmation, notConfirmable, slotInPast, slotUnavailable, stillSettling } from './answers';
@@ -155,8 +165,19 @@ export function appointmentsService({ claimWindowMs, reconcileGraceMs, repo, cat
       // memory itself must not, or a slot freed elsewhere stays refused for
       // as long as it is asked for.
       if (appointment.status === 'failed') throw slotUnavailable(appointment);
-      return answerOf(await claimAndSettle(appointment, caller), appointment);
+      return answerOf(await claimAndSettle(appointment, caller).catch((err: unknown) => forgetRefusedIntent(err, appointment)), appointment);
     });
+  }
+
+  /**
+   * catalog refused booking's credential for the first claim of a fresh
+   * intent: no claim of it ran, so the intent goes too and nothing stays
+   * written. A claim that may have reached catalog (a transport failure, a
+   * timeout) leaves the intent PENDING, for a retry or the reconciler.
+   */
+  async function forgetRefusedIntent(err: unknown, appointment: Appointment): Promise<never> {
+    if (err instanceof UnavailableError && err.reason === 'CATALOG_REFUSED_CREDENTIAL') await repo.deletePending(appointment.id);
+    throw err;
   }
 
   /**
