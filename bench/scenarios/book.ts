@@ -36,7 +36,7 @@ export function book(
 
 /**
  * Scenario 3: BookAppointment on distinct open slots (booking → catalog
- * GetSlot, ClaimSlot), against the raw claim UPDATE. A watcher of the event
+ * ClaimSlot, its one catalog call), against the raw claim UPDATE. A watcher of the event
  * feed runs throughout: how long after its answer each booking's event
  * reaches a consumer, under this load.
  */

@@ -23,8 +23,8 @@ export interface CallerContext {
   correlationId?: string;
 }
 
-/** What a claim came to: the slot is ours; another claim holds it; no such slot; or its deadline had passed. */
-export type ClaimOutcome = { claimed: true; slot: CatalogSlot } | { claimed: false; why: 'taken' | 'not_found' | 'late' };
+/** What a claim came to: the slot is ours; another claim holds it; no such slot; the slot has started; or its deadline had passed. */
+export type ClaimOutcome = { claimed: true; slot: CatalogSlot } | { claimed: false; why: 'taken' | 'not_found' | 'in_past' | 'late' };
 
 /** What a release came to; both mean nothing more is owed. */
 export type ReleaseOutcome = 'released' | 'not_held';
@@ -155,7 +155,8 @@ export function catalogGateway(client: CatalogClient, { timeoutMs, internalToken
      * `holdMs` until an instant catalog sets by its database clock. catalog
      * refuses it once its database clock reaches `claimDeadline`, if given
      * (else the call's own deadline). Claiming a slot this claim holds turns
-     * the hold into a booking.
+     * the hold into a booking. catalog refuses a slot that has started (by
+     * its database clock) unless this claim holds it already.
      */
     async claimSlot(slotId: string, claimId: string, claimDeadline: Date | undefined, caller: CallerContext = {}, holdMs?: number): Promise<ClaimOutcome> {
       const holdDuration = holdMs === undefined ? undefined : { seconds: Math.floor(holdMs / 1000), nanos: (holdMs % 1000) * 1_000_000 };
@@ -165,6 +166,7 @@ export function catalogGateway(client: CatalogClient, { timeoutMs, internalToken
       } catch (err) {
         const reason = reasonOf(err);
         if (reason === 'SLOT_UNAVAILABLE') return { claimed: false, why: 'taken' };
+        if (reason === 'SLOT_IN_PAST') return { claimed: false, why: 'in_past' };
         if (reason === 'CLAIM_DEADLINE_PASSED') return { claimed: false, why: 'late' };
         if (isNotFound(err)) return { claimed: false, why: 'not_found' };
         rethrowTransport(err);

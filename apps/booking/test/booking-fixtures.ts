@@ -98,6 +98,27 @@ export async function expectRefused(sys: BookingUnderTest, call: () => Promise<u
   return err;
 }
 
+/**
+ * Asserts `call` fails with `code` (and reason/field) while its claim's fate
+ * is unknown (catalog unreachable or too slow), and that all it wrote is its
+ * intent: one PENDING appointment of `slotId` without the slot's facts, which
+ * a retry resumes and the reconciler settles once catalog answers. catalog
+ * is unchanged. Returns the error and the intent's row.
+ */
+export async function expectRefusedLeavingIntent(sys: BookingUnderTest, slotId: string, call: () => Promise<unknown>, code: status, expected: ExpectedGrpcError = {}) {
+  const before = await bookingSnapshot(sys.sql);
+  const catalog = await tableSnapshot(sys.catalog.sql);
+  const err = await expectGrpcError(call(), code, expected);
+  const after = await bookingSnapshot(sys.sql);
+  const known = new Set(before.appointment.map((row) => (row as { id: string }).id));
+  const added = after.appointment.filter((row) => !known.has((row as { id: string }).id));
+  const noFacts = { doctor_id: null, clinic_id: null, start_time: null, end_time: null, modality: null };
+  expect(added, 'the intent, and nothing else').toEqual([expect.objectContaining({ status: 'pending', slot_id: slotId, ...noFacts })]);
+  expect({ ...after, appointment: after.appointment.filter((row) => known.has((row as { id: string }).id)) }, 'booking database changed').toEqual(before);
+  expect(await tableSnapshot(sys.catalog.sql), 'catalog database changed').toEqual(catalog);
+  return { err, intent: added[0] as { id: string } };
+}
+
 /** Books `slot` for `patient` with a fresh request id and returns the appointment. */
 export async function book(sys: BookingUnderTest, patient: Patient, slot: Slot, reason = ''): Promise<Appointment> {
   const { appointment } = await sys.client.bookAppointment({ slotId: slot.id, patientId: patient.id, requestId: newRequestId(), reason });

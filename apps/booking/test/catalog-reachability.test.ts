@@ -7,7 +7,7 @@ import { catalogGateway } from '../src/catalog-gateway';
 import { createCatalogDatabase } from '../../catalog/src/db';
 import { startCatalogServer } from '../../catalog/src/server';
 import { internalCatalogClient, TEST_CATALOG_OPTIONS } from '../../catalog/test/harness';
-import { createPatient, createSchedule, expectRefused, insertAppointment, newRequestId, storedAppointment } from './booking-fixtures';
+import { createPatient, createSchedule, expectRefused, expectRefusedLeavingIntent, insertAppointment, newRequestId, storedAppointment } from './booking-fixtures';
 import { startBookingUnderTest, type BookingUnderTest } from './harness';
 
 // booking while catalog is away: bookings are UNAVAILABLE (a retry is safe),
@@ -35,9 +35,11 @@ it('answers UNAVAILABLE while catalog is unreachable, stays SERVING for reads, a
   const patient = await createPatient(sys.client);
   expect(await catalogUp()).toBe(1);
 
-  await expectRefused(
+  const slotId = '7c9e6679-7425-40de-944b-e07fc1f99a11';
+  await expectRefusedLeavingIntent(
     sys,
-    () => sys.client.bookAppointment({ slotId: '7c9e6679-7425-40de-944b-e07fc1f99a11', patientId: patient.id, requestId: newRequestId(), reason: '' }),
+    slotId,
+    () => sys.client.bookAppointment({ slotId, patientId: patient.id, requestId: newRequestId(), reason: '' }),
     status.UNAVAILABLE,
     { reason: 'CATALOG_UNAVAILABLE' },
   );

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppointmentStatus, ListAppointmentsRequest, type Patient } from '@carebook/proto/booking';
 import { Slot } from '@carebook/proto/catalog';
 import { freePort } from '@carebook/testing';
-import { createPatient, createSchedule, expectRefused, insertAppointment, newRequestId, releasesOf } from './booking-fixtures';
+import { createPatient, createSchedule, expectRefused, expectRefusedLeavingIntent, insertAppointment, newRequestId, releasesOf } from './booking-fixtures';
 import { startBookingUnderTest, type BookingUnderTest } from './harness';
 
 // Booking when catalog cannot be reached: calls that need catalog fail with
@@ -26,9 +26,12 @@ describe('catalog unreachable (nothing listens on its port)', () => {
   });
   afterAll(() => sys?.close());
 
-  it('fails BookAppointment with UNAVAILABLE, writing nothing; a retry gets the same answer', async () => {
+  // The claim is booking's only catalog call, so its intent is written before
+  // catalog is known unreachable; a claim that fails in transport may have
+  // landed, so the intent stays PENDING (the reconciler settles it).
+  it('fails BookAppointment with UNAVAILABLE, leaving only its PENDING intent; a retry gets the same answer and writes nothing more', async () => {
     const request = { slotId: randomUUID(), patientId: patient.id, requestId: newRequestId(), reason: '' };
-    await expectRefused(sys, () => sys.client.bookAppointment(request), status.UNAVAILABLE, { reason: 'CATALOG_UNAVAILABLE' });
+    await expectRefusedLeavingIntent(sys, request.slotId, () => sys.client.bookAppointment(request), status.UNAVAILABLE, { reason: 'CATALOG_UNAVAILABLE' });
     await expectRefused(sys, () => sys.client.bookAppointment(request), status.UNAVAILABLE, { reason: 'CATALOG_UNAVAILABLE' });
   });
 
@@ -40,10 +43,11 @@ describe('catalog unreachable (nothing listens on its port)', () => {
     expect(appointment).toMatchObject({ id, status: AppointmentStatus.APPOINTMENT_STATUS_BOOKED });
   });
 
-  it('fails RescheduleAppointment with UNAVAILABLE, leaving the appointment untouched', async () => {
+  it('fails RescheduleAppointment with UNAVAILABLE, leaving the appointment untouched and only the PENDING intent of its replacement', async () => {
     // Fixture: a booked appointment (catalog is not there to book it).
     const id = await insertAppointment(sys.sql, { patientId: patient.id, slot: fakeSlot(), status: 'booked' });
-    await expectRefused(sys, () => sys.client.rescheduleAppointment({ id, newSlotId: randomUUID(), requestId: newRequestId() }), status.UNAVAILABLE, {
+    const newSlotId = randomUUID();
+    await expectRefusedLeavingIntent(sys, newSlotId, () => sys.client.rescheduleAppointment({ id, newSlotId, requestId: newRequestId() }), status.UNAVAILABLE, {
       reason: 'CATALOG_UNAVAILABLE',
     });
   });
@@ -82,12 +86,14 @@ describe('catalog too slow (accepts connections, never answers)', () => {
     await new Promise((resolve) => blackHole.close(resolve));
   });
 
-  it('fails BookAppointment with DEADLINE_EXCEEDED within the catalog timeout, writing nothing', async () => {
+  it('fails BookAppointment with DEADLINE_EXCEEDED within the catalog timeout, leaving only its PENDING intent', async () => {
     const patient = await createPatient(sys.client);
     const started = Date.now();
-    await expectRefused(
+    const slotId = randomUUID();
+    await expectRefusedLeavingIntent(
       sys,
-      () => sys.client.bookAppointment({ slotId: randomUUID(), patientId: patient.id, requestId: newRequestId(), reason: '' }),
+      slotId,
+      () => sys.client.bookAppointment({ slotId, patientId: patient.id, requestId: newRequestId(), reason: '' }),
       status.DEADLINE_EXCEEDED,
       { reason: 'CATALOG_TIMEOUT' },
     );

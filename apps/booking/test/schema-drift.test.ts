@@ -15,6 +15,12 @@ const bookingSqlOnly: SqlOnlyObjects = {
     { table: 'appointment', name: 'appointment_event_on_status_change', type: 'constraint trigger' },
     { table: 'appointment', name: 'appointment_hold_duration_ms_check', type: 'check', definition: '(hold_duration_ms > 0) AND (hold_duration_ms <= 900000)' },
     { table: 'appointment', name: 'appointment_hold_check', type: 'check', definition: /status <> ALL .*'held'.*'expired'.*hold_expire_time IS NOT NULL.*hold_expire_time IS NULL.*hold_duration_ms IS NOT NULL/ },
+    {
+      table: 'appointment',
+      name: 'appointment_slot_facts_check',
+      type: 'check',
+      definition: /num_nulls\(doctor_id, clinic_id, start_time, end_time, modality\) = 0.*= 5\) AND .*'pending'.*'failed'/,
+    },
     { table: 'appointment_event', name: 'appointment_event_replaced_check', type: 'check', definition: "(type = 'rescheduled'::appointment_event_type)" },
     { table: 'appointment_event_horizon', name: 'appointment_event_horizon_one_row_check', type: 'check', definition: 'CHECK (id)' },
     { table: 'appointment_event_cursor', name: 'appointment_event_cursor_position_check', type: 'check', definition: '("position" >= 0)' },

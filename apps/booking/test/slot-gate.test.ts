@@ -3,11 +3,13 @@ import { slotGate, type TakenSlot } from '../src/appointments/slot-gate';
 
 const slot = (id: string): TakenSlot => ({
   id,
-  doctorId: 'doctor',
-  clinicId: 'clinic',
-  startTime: new Date('2027-01-04T09:00:00Z'),
-  endTime: new Date('2027-01-04T09:20:00Z'),
-  modality: 'in_person',
+  facts: {
+    doctorId: 'doctor',
+    clinicId: 'clinic',
+    startTime: new Date('2027-01-04T09:00:00Z'),
+    endTime: new Date('2027-01-04T09:20:00Z'),
+    modality: 'in_person',
+  },
 });
 
 /** A promise and the function that resolves it. */
@@ -84,6 +86,15 @@ describe('slotGate', () => {
     expect(await knownOf('b')).toBe('b');
     gate.forget('b');
     expect(await knownOf('b')).toBeUndefined();
+  });
+
+  it("keeps a slot's facts when it is seen taken again by a refused claim, which shows none", async () => {
+    const gate = slotGate(1_000, () => 0);
+    gate.markTaken(slot('a'));
+    gate.markTaken({ id: 'a' });
+    gate.markTaken({ id: 'b' });
+    expect(await gate.turn('a', async (known) => known)).toEqual(slot('a'));
+    expect(await gate.turn('b', async (known) => known)).toEqual({ id: 'b', facts: undefined });
   });
 
   it('remembers nothing with memoryMs 0', async () => {

@@ -14,6 +14,11 @@ export function slotUnavailable(appointment: Appointment): FailedPreconditionErr
   });
 }
 
+/** The caller's error when the slot has already started. */
+export function slotInPast(slotId: string): FailedPreconditionError {
+  return new FailedPreconditionError(`slot ${slotId} has already started`, 'SLOT_IN_PAST', { slot_id: slotId });
+}
+
 /** The caller's error while an appointment's outcome is not known yet: a retry with the same request_id will tell. */
 export function stillSettling(appointment: Appointment): UnavailableError {
   return new UnavailableError(`appointment ${appointment.id} is being settled; retry shortly with the same request_id`, 'BOOKING_SETTLING', {
@@ -31,6 +36,9 @@ export function answerOf(settled: Settlement | 'late', appointment: Appointment)
     case 'failed':
       if (settled.why === 'slot_not_found') throw new NotFoundError('slot', appointment.slotId);
       throw slotUnavailable(appointment);
+    case 'refused':
+      if (settled.why === 'slot_not_found') throw new NotFoundError('slot', appointment.slotId);
+      throw slotInPast(appointment.slotId);
     case 'given_back':
       if (settled.why === 'replaced_not_booked') {
         throw new FailedPreconditionError(`appointment ${appointment.replacesAppointmentId} is no longer booked`, 'APPOINTMENT_NOT_BOOKED', {

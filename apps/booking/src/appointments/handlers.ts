@@ -40,16 +40,20 @@ const statusMessage: Record<Appointment['status'], AppointmentStatus> = {
   expired: AppointmentStatus.APPOINTMENT_STATUS_EXPIRED,
 };
 
-/** Appointment as the API shows it, with the patient's consultation room if it has one. */
+/**
+ * Appointment as the API shows it, with the patient's consultation room if it
+ * has one. One without its slot's facts (PENDING, or FAILED without a grant)
+ * shows them unset.
+ */
 export function toAppointmentMessage(a: Appointment, room?: PatientRoom): AppointmentMessage {
   return {
     id: a.id,
     slotId: a.slotId,
     patientId: a.patientId,
-    doctorId: a.doctorId,
-    clinicId: a.clinicId,
-    startTime: a.startTime,
-    endTime: a.endTime,
+    doctorId: a.doctorId ?? '',
+    clinicId: a.clinicId ?? '',
+    startTime: a.startTime ?? undefined,
+    endTime: a.endTime ?? undefined,
     modality: toModalityMessage(a.modality),
     status: statusMessage[a.status],
     reason: a.reason,

@@ -23,5 +23,5 @@ export function slotModality(value: ModalityMessage): Modality {
   return modality;
 }
 
-/** The modality as the API shows it. */
-export const toModalityMessage = (modality: Modality): ModalityMessage => MESSAGE[modality];
+/** The modality as the API shows it; UNSPECIFIED while the appointment has none (not yet granted its slot). */
+export const toModalityMessage = (modality: Modality | null): ModalityMessage => (modality ? MESSAGE[modality] : ModalityMessage.MODALITY_UNSPECIFIED);

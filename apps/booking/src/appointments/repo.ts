@@ -3,25 +3,44 @@ import { Prisma } from '../generated/prisma/client';
 import type { Appointment } from '../generated/prisma/client';
 import type { BookingPrisma } from '../db';
 import { enqueueRelease } from '../releases/repo';
-import { APPOINTMENT_COLUMNS, INSERT_FAILED, INSERT_PENDING, SETTLE_BOOKED, SETTLE_CONFIRMED, SETTLE_FAILED, SETTLE_HELD } from './statements';
+import { APPOINTMENT_COLUMNS, DELETE_PENDING, INSERT_FAILED, INSERT_PENDING, SETTLE_BOOKED, SETTLE_CONFIRMED, SETTLE_FAILED, SETTLE_HELD } from './statements';
 
 export type { Appointment };
 
-/** An appointment as booking first records it: the intent (PENDING), or at once FAILED for a slot already taken. */
-export type NewAppointment = Pick<
-  Appointment,
-  | 'patientId'
-  | 'requestId'
-  | 'slotId'
-  | 'doctorId'
-  | 'clinicId'
-  | 'startTime'
-  | 'endTime'
-  | 'modality'
-  | 'reason'
-  | 'replacesAppointmentId'
-  | 'holdDurationMs'
-> & { status: 'pending' | 'failed' };
+/** What an appointment copies from its slot when its claim is granted. */
+export interface SlotFacts {
+  doctorId: string;
+  clinicId: string;
+  startTime: Date;
+  endTime: Date;
+  modality: NonNullable<Appointment['modality']>;
+}
+
+/**
+ * An appointment with its slot's facts: every one but a PENDING one and a
+ * FAILED one whose claim was refused (appointment_slot_facts_check).
+ */
+export type AppointmentWithFacts = Appointment & SlotFacts;
+
+/** Whether the appointment has its slot's facts (see AppointmentWithFacts). */
+export const hasFacts = (a: Appointment): a is AppointmentWithFacts =>
+  a.doctorId !== null && a.clinicId !== null && a.startTime !== null && a.endTime !== null && a.modality !== null;
+
+/** The facts of an appointment that must have them (BOOKED, HELD, CANCELLED, EXPIRED); throws, as a bug, if it has none. */
+export function withFacts(a: Appointment): AppointmentWithFacts {
+  if (!hasFacts(a)) throw new Error(`appointment ${a.id} (${a.status}) has no slot facts`);
+  return a;
+}
+
+const factValues = (f: Partial<SlotFacts> | undefined) => [f?.doctorId ?? null, f?.clinicId ?? null, f?.startTime ?? null, f?.endTime ?? null, f?.modality ?? null];
+
+/**
+ * An appointment as booking first records it: the intent (PENDING, with its
+ * slot's id only), or at once FAILED for a slot this process knows taken,
+ * with the slot's facts if it knows them.
+ */
+export type NewAppointment = Pick<Appointment, 'patientId' | 'requestId' | 'slotId' | 'reason' | 'replacesAppointmentId' | 'holdDurationMs'> &
+  ({ status: 'pending' } | { status: 'failed'; facts: SlotFacts | undefined });
 
 export interface AppointmentFilter {
   patientId?: string;
@@ -68,11 +87,6 @@ export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool, options: {
     return rows[0];
   }
 
-  /** PENDING → the claim's outcome (statements.ts says which commits are durable). */
-  async function settle(id: string, to: 'booked' | 'failed'): Promise<Appointment | undefined> {
-    const rows = await queryPrepared<Appointment>(sql, to === 'booked' ? SETTLE_BOOKED : SETTLE_FAILED, [id]);
-    return rows[0];
-  }
 
   return {
     /**
@@ -83,10 +97,17 @@ export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool, options: {
      * catalog again, which is as right.
      */
     async create(a: NewAppointment): Promise<Appointment> {
-      const statement = a.status === 'failed' ? INSERT_FAILED : INSERT_PENDING;
-      const values = [a.patientId, a.requestId, a.slotId, a.doctorId, a.clinicId, a.startTime, a.endTime, a.reason, a.replacesAppointmentId, a.holdDurationMs, a.modality];
-      const rows = await queryPrepared<Appointment>(sql, statement, values);
+      const values = [a.patientId, a.requestId, a.slotId, a.reason, a.replacesAppointmentId, a.holdDurationMs];
+      const rows =
+        a.status === 'failed'
+          ? await queryPrepared<Appointment>(sql, INSERT_FAILED, [...values, ...factValues(a.facts)])
+          : await queryPrepared<Appointment>(sql, INSERT_PENDING, values);
       return rows[0];
+    },
+
+    /** Removes a PENDING appointment (its claim was refused as a bad request); false if it was no longer pending. */
+    async deletePending(id: string): Promise<boolean> {
+      return (await queryPrepared<{ id: string }>(sql, DELETE_PENDING, [id])).length > 0;
     },
 
     findById: (id: string) => prisma.appointment.findUnique({ where: { id } }),
@@ -98,15 +119,19 @@ export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool, options: {
     findByRequest: (patientId: string, requestId: string) =>
       prisma.appointment.findUnique({ where: { patientId_requestId: { patientId, requestId } } }),
 
-    /** PENDING → BOOKED. */
-    markBooked: (id: string) => settle(id, 'booked'),
+    /** PENDING → BOOKED, with the facts of the slot catalog granted it. */
+    async markBooked(id: string, facts: SlotFacts): Promise<Appointment | undefined> {
+      return (await queryPrepared<Appointment>(sql, SETTLE_BOOKED, [id, ...factValues(facts)]))[0];
+    },
 
     /** PENDING → FAILED. */
-    markFailed: (id: string) => settle(id, 'failed'),
+    async markFailed(id: string): Promise<Appointment | undefined> {
+      return (await queryPrepared<Appointment>(sql, SETTLE_FAILED, [id]))[0];
+    },
 
-    /** PENDING → HELD until catalog's `holdExpireTime`. */
-    async markHeld(id: string, holdExpireTime: Date): Promise<Appointment | undefined> {
-      return (await queryPrepared<Appointment>(sql, SETTLE_HELD, [id, holdExpireTime]))[0];
+    /** PENDING → HELD until catalog's `holdExpireTime`, with the facts of the slot catalog granted it. */
+    async markHeld(id: string, facts: SlotFacts, holdExpireTime: Date): Promise<Appointment | undefined> {
+      return (await queryPrepared<Appointment>(sql, SETTLE_HELD, [id, ...factValues(facts), holdExpireTime]))[0];
     },
 
     /** HELD → BOOKED: catalog turned the hold into a booking. */
@@ -145,14 +170,18 @@ export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool, options: {
 
     /**
      * Finishes a reschedule in one transaction: the replacement becomes
-     * BOOKED, the appointment it replaces CANCELLED, and the old slot's
+     * BOOKED with its slot's `facts`, the appointment it replaces CANCELLED, and the old slot's
      * release is owed. Unless both were in the expected state, nothing
      * changes and the result says which one was not.
      */
-    async completeReschedule(replacement: Appointment, replacedId: string): Promise<RescheduleResult> {
+    async completeReschedule(replacement: Appointment, facts: SlotFacts, replacedId: string): Promise<RescheduleResult> {
       try {
         return await prisma.$transaction(async (tx) => {
-          const booked = await transition(tx, replacement.id, 'pending', 'booked');
+          const [booked] = await tx.$queryRaw<Appointment[]>`
+            UPDATE appointment SET status = 'booked', doctor_id = ${facts.doctorId}::uuid, clinic_id = ${facts.clinicId}::uuid,
+                   start_time = ${facts.startTime}, end_time = ${facts.endTime}, modality = ${facts.modality}::modality, update_time = now()
+            WHERE id = ${replacement.id}::uuid AND status = 'pending'
+            RETURNING ${COLUMNS}`;
           if (!booked) return { done: false, why: 'replacement_not_pending' } as const;
           // Cancelled by the reschedule, not by anyone: the event tells it as RESCHEDULED.
           const replaced = await transition(tx, replacedId, 'booked', 'cancelled', { reason: 'rescheduled', by: null });
@@ -207,18 +236,23 @@ export function appointmentsRepo(prisma: BookingPrisma, sql: SqlPool, options: {
     /** The HELD or BOOKED appointment of the slot, if any (appointment_one_holder_per_slot_key allows one). */
     findHolderOfSlot: (slotId: string) => prisma.appointment.findFirst({ where: { slotId, status: { in: ['held', 'booked'] } } }),
 
-    /** One page in (start_time, id) order, after the keyset position if given. */
-    listPage: (filter: AppointmentFilter, limit: number, after?: TimeIdKey) =>
-      prisma.appointment.findMany({
+    /**
+     * One page in (start_time, id) order, after the keyset position if given.
+     * Appointments without their slot's facts (PENDING, or FAILED without a
+     * grant) have no place in that order and are left out; the others have
+     * all five (appointment_slot_facts_check).
+     */
+    listPage: async (filter: AppointmentFilter, limit: number, after?: TimeIdKey): Promise<AppointmentWithFacts[]> =>
+      (await prisma.appointment.findMany({
         where: {
           patientId: filter.patientId,
           doctorId: filter.doctorId,
-          startTime: { gte: filter.from, lt: filter.to },
+          startTime: { not: null, gte: filter.from, lt: filter.to },
           ...afterTimeIdKey('startTime', after),
         },
         orderBy: [{ startTime: 'asc' }, { id: 'asc' }],
         take: limit,
-      }),
+      })).map(withFacts),
   };
 }
 

@@ -1,11 +1,22 @@
-import { FailedPreconditionError, inRequestOrder, InvalidArgumentError, NotFoundError, quote, toPage, violates, type Page, type TimeIdKey } from '@carebook/server';
-import type { CallerContext, CatalogGateway, CatalogSlot } from '../catalog-gateway';
+import {
+  FailedPreconditionError,
+  inRequestOrder,
+  InvalidArgumentError,
+  NotFoundError,
+  quote,
+  toPage,
+  UnavailableError,
+  violates,
+  type Page,
+  type TimeIdKey,
+} from '@carebook/server';
+import type { CallerContext, CatalogGateway } from '../catalog-gateway';
 import type { ReleaseDispatcher } from '../releases/dispatcher';
-import { answerOf, answerOfConfirmation, notConfirmable, slotUnavailable, stillSettling } from './answers';
+import { answerOf, answerOfConfirmation, notConfirmable, slotInPast, slotUnavailable, stillSettling } from './answers';
 import type { HoldSettlement } from './hold-settlement';
-import type { Appointment, AppointmentFilter, AppointmentsRepo, Cancellation } from './repo';
-import type { AppointmentSettlement, Settlement } from './settlement';
-import type { SlotGate, TakenSlot } from './slot-gate';
+import { withFacts, type Appointment, type AppointmentFilter, type AppointmentsRepo, type AppointmentWithFacts, type Cancellation } from './repo';
+import { factsOf, type AppointmentSettlement, type Settlement } from './settlement';
+import type { SlotGate } from './slot-gate';
 
 export interface BookingRequest {
   slotId: string;
@@ -47,22 +58,16 @@ export interface AppointmentsDeps {
 /** What a booking, hold or reschedule records first. */
 type Intent = { patientId: string; requestId: string; slotId: string; reason: string; replacesAppointmentId: string | null; holdDurationMs: number | null };
 
-const appointmentKey = (a: Appointment): TimeIdKey => [a.startTime.toISOString(), a.id];
-
-const slotOf = (a: Appointment): TakenSlot => ({
-  id: a.slotId,
-  doctorId: a.doctorId,
-  clinicId: a.clinicId,
-  startTime: a.startTime,
-  endTime: a.endTime,
-  modality: a.modality,
-});
+const appointmentKey = (a: AppointmentWithFacts): TimeIdKey => [a.startTime.toISOString(), a.id];
 
 /**
- * The booking protocol. Intent first (a PENDING appointment, durable before
- * any claim), then the claim in catalog with the appointment id as claim id
- * and an absolute deadline, then BOOKED or FAILED. Whatever is interrupted
- * stays PENDING, and a retry or the reconciler finishes it by the same rules.
+ * The booking protocol. Intent first (a PENDING appointment with its slot's
+ * id, durable before any claim), then the claim in catalog with the
+ * appointment id as claim id and an absolute deadline, then BOOKED (or HELD)
+ * with the slot's facts from the claim's answer, or FAILED. One catalog call:
+ * catalog's claim also refuses an unknown slot or one that has started, and
+ * then the PENDING appointment is deleted. Whatever is interrupted stays
+ * PENDING, and a retry or the reconciler finishes it by the same rules.
  */
 export function appointmentsService({ claimWindowMs, reconcileGraceMs, repo, catalog, settlement, holds, releases, gate, now = () => new Date() }: AppointmentsDeps) {
   async function get(id: string): Promise<Appointment> {
@@ -85,11 +90,22 @@ export function appointmentsService({ claimWindowMs, reconcileGraceMs, repo, cat
   async function claimAndSettle(appointment: Appointment, caller: CallerContext): Promise<Settlement | 'late'> {
     const holdMs = appointment.holdDurationMs ?? undefined;
     const outcome = await catalog.claimSlot(appointment.slotId, appointment.id, claimDeadlineOf(appointment), caller, holdMs);
-    if (!outcome.claimed && outcome.why === 'late') return 'late';
-    // Held now, by this claim or another: later bookings of it here are answered at once.
-    if (outcome.claimed || outcome.why === 'taken') gate.markTaken(slotOf(appointment));
-    if (outcome.claimed) return settlement.claimed(appointment, outcome.slot);
-    return settlement.notClaimed(appointment, outcome.why === 'taken' ? 'slot_taken' : 'slot_not_found');
+    if (outcome.claimed) {
+      // Held now by this claim: later bookings of it here are answered at once.
+      gate.markTaken({ id: outcome.slot.id, facts: factsOf(outcome.slot) });
+      return settlement.claimed(appointment, outcome.slot);
+    }
+    switch (outcome.why) {
+      case 'late':
+        return 'late';
+      case 'taken':
+        gate.markTaken({ id: appointment.slotId });
+        return settlement.notClaimed(appointment);
+      case 'not_found':
+        return settlement.refused(appointment, 'slot_not_found');
+      case 'in_past':
+        return settlement.refused(appointment, 'slot_in_past');
+    }
   }
 
   /** A repeated request_id: answer as the first request was answered, finishing it if it was interrupted. */
@@ -114,47 +130,25 @@ export function appointmentsService({ claimWindowMs, reconcileGraceMs, repo, cat
     }
   }
 
-  /** The slot to book, from this process's memory of it as taken or else from catalog; SLOT_IN_PAST once it has started. */
-  async function slotToBook(slotId: string, known: TakenSlot | undefined, caller: CallerContext): Promise<TakenSlot & { open: boolean }> {
-    const slot: (TakenSlot & { open: boolean }) | CatalogSlot | undefined = known ? { ...known, open: false } : await catalog.findSlot(slotId, caller);
-    if (!slot) throw new NotFoundError('slot', slotId);
-    if (slot.startTime <= now()) {
-      throw new FailedPreconditionError(`slot ${slot.id} has already started`, 'SLOT_IN_PAST', { slot_id: slot.id });
-    }
-    return slot;
-  }
-
   /**
-   * Records the intent for a slot known to catalog and claims it; a
-   * concurrent twin of the same request resumes instead. A slot already
-   * taken, by catalog's answer or this process's memory of it (the gate),
-   * fails at once without a claim; the FAILED record still answers retries
-   * of this request_id.
+   * Records the intent and claims its slot; a concurrent twin of the same
+   * request resumes instead. A slot this process knows taken (the gate)
+   * fails at once without a claim, and the FAILED record still answers
+   * retries of this request_id; one it knows started is refused before
+   * anything is written. Everything else is catalog's claim to decide.
    */
   function recordAndClaim(intent: Intent, caller: CallerContext): Promise<Appointment> {
     return gate.turn(intent.slotId, async (known) => {
-      let slot: TakenSlot & { open: boolean };
-      try {
-        slot = await slotToBook(intent.slotId, known, caller);
-      } catch (err) {
-        // Refused before anything was written (slot unknown or started,
-        // catalog unreachable): a retry of an earlier request is still
-        // answered by that request's record.
+      if (known?.facts && known.facts.startTime <= now()) {
+        // Refused before anything was written: a retry of an earlier
+        // request is still answered by that request's record.
         const earlier = await repo.findByRequest(intent.patientId, intent.requestId);
         if (earlier) return resume(earlier, intent, caller);
-        throw err;
+        throw slotInPast(intent.slotId);
       }
       let appointment: Appointment;
       try {
-        appointment = await repo.create({
-          ...intent,
-          doctorId: slot.doctorId,
-          clinicId: slot.clinicId,
-          startTime: slot.startTime,
-          endTime: slot.endTime,
-          modality: slot.modality,
-          status: slot.open ? 'pending' : 'failed',
-        });
+        appointment = await repo.create(known ? { ...intent, status: 'failed', facts: known.facts } : { ...intent, status: 'pending' });
       } catch (err) {
         if (violates(err, 'appointment_patient_id_request_id_key')) {
           const twin = await repo.findByRequest(intent.patientId, intent.requestId);
@@ -168,15 +162,23 @@ export function appointmentsService({ claimWindowMs, reconcileGraceMs, repo, cat
         }
         throw err;
       }
-      if (appointment.status === 'failed') {
-        // Only catalog's answer renews the memory; an answer from the memory
-        // itself must not, or a slot freed elsewhere stays refused for as
-        // long as it is asked for.
-        if (!known) gate.markTaken(slotOf(appointment));
-        throw slotUnavailable(appointment);
-      }
-      return answerOf(await claimAndSettle(appointment, caller), appointment);
+      // Only catalog's answer renews the gate's memory; an answer from the
+      // memory itself must not, or a slot freed elsewhere stays refused for
+      // as long as it is asked for.
+      if (appointment.status === 'failed') throw slotUnavailable(appointment);
+      return answerOf(await claimAndSettle(appointment, caller).catch((err: unknown) => forgetRefusedIntent(err, appointment)), appointment);
     });
+  }
+
+  /**
+   * catalog refused booking's credential for the first claim of a fresh
+   * intent: no claim of it ran, so the intent goes too and nothing stays
+   * written. A claim that may have reached catalog (a transport failure, a
+   * timeout) leaves the intent PENDING, for a retry or the reconciler.
+   */
+  async function forgetRefusedIntent(err: unknown, appointment: Appointment): Promise<never> {
+    if (err instanceof UnavailableError && err.reason === 'CATALOG_REFUSED_CREDENTIAL') await repo.deletePending(appointment.id);
+    throw err;
   }
 
   /**
@@ -201,7 +203,7 @@ export function appointmentsService({ claimWindowMs, reconcileGraceMs, repo, cat
         status: appointment.status,
       });
     }
-    if (appointment.startTime <= now()) {
+    if (withFacts(appointment).startTime <= now()) {
       throw new FailedPreconditionError(`appointment ${appointment.id} has already started`, 'APPOINTMENT_IN_PAST', { appointment_id: appointment.id });
     }
   }

@@ -3,13 +3,16 @@ import type { Logger } from 'pino';
 import type { CatalogGateway, CatalogSlot } from '../catalog-gateway';
 import type { ConflictsRepo } from '../conflicts/repo';
 import type { ReleaseDispatcher } from '../releases/dispatcher';
-import type { Appointment, AppointmentsRepo } from './repo';
+import type { Appointment, AppointmentsRepo, SlotFacts } from './repo';
 
 /**
  * How settling a PENDING appointment ended:
  * - booked: its claim made it BOOKED (finishing a reschedule);
  * - held: its claim, a hold, made it HELD;
  * - failed: the slot was not claimed for it (taken, or unknown to catalog);
+ * - refused: catalog refused the claim as a bad request (the slot is unknown
+ *   or has started), and the PENDING appointment was deleted: nothing of the
+ *   request stays written;
  * - given_back: FAILED while its claim may hold the slot, so a release is
  *   owed: the appointment it replaces is no longer booked, it was settled
  *   before its claim came through, its slot turned out to belong to another
@@ -19,6 +22,7 @@ import type { Appointment, AppointmentsRepo } from './repo';
 export type Settlement =
   | { kind: 'booked' | 'held'; appointment: Appointment }
   | { kind: 'failed'; why: 'slot_taken' | 'slot_not_found' }
+  | { kind: 'refused'; why: 'slot_not_found' | 'slot_in_past' }
   | { kind: 'given_back'; why: 'replaced_not_booked' | 'settled_before_claim' | 'slot_conflict' | 'overdue' };
 
 /**
@@ -49,19 +53,21 @@ export function appointmentSettlement(repo: AppointmentsRepo, conflicts: Conflic
 
   /**
    * PENDING → as catalog holds the slot for it: HELD until the hold's expiry,
-   * or BOOKED (for a reschedule, the old one CANCELLED with it); undefined
-   * when the appointment was no longer pending.
+   * or BOOKED (for a reschedule, the old one CANCELLED with it), in each case
+   * with the slot's facts from catalog's answer; undefined when the
+   * appointment was no longer pending.
    */
   async function book(appointment: Appointment, slot: CatalogSlot): Promise<Settlement | undefined> {
+    const facts = factsOf(slot);
     if (slot.holdExpireTime) {
-      const held = await repo.markHeld(appointment.id, slot.holdExpireTime);
+      const held = await repo.markHeld(appointment.id, facts, slot.holdExpireTime);
       return held && { kind: 'held', appointment: held };
     }
     if (!appointment.replacesAppointmentId) {
-      const booked = await repo.markBooked(appointment.id);
+      const booked = await repo.markBooked(appointment.id, facts);
       return booked && { kind: 'booked', appointment: booked };
     }
-    const result = await repo.completeReschedule(appointment, appointment.replacesAppointmentId);
+    const result = await repo.completeReschedule(appointment, facts, appointment.replacesAppointmentId);
     if (result.done) {
       await releases.deliverNow(result.replaced.slotId, result.replaced.id);
       return { kind: 'booked', appointment: result.appointment };
@@ -105,10 +111,22 @@ export function appointmentSettlement(repo: AppointmentsRepo, conflicts: Conflic
   return {
     claimed,
 
-    /** The slot was not claimed for the appointment: make it FAILED. */
-    async notClaimed(appointment: Appointment, why: 'slot_taken' | 'slot_not_found'): Promise<Settlement> {
+    /** The slot was not claimed for the appointment, another claim holds it: make it FAILED, which answers retries of its request. */
+    async notClaimed(appointment: Appointment): Promise<Settlement> {
       await repo.markFailed(appointment.id);
-      return { kind: 'failed', why };
+      return { kind: 'failed', why: 'slot_taken' };
+    },
+
+    /**
+     * catalog refused the claim as a bad request (the slot is unknown, or has
+     * started and another claim or none holds it, so this claim never will):
+     * the PENDING appointment is deleted, so nothing of the request stays
+     * written. Deleted by someone else's settle meanwhile changes nothing:
+     * the answer is the same.
+     */
+    async refused(appointment: Appointment, why: 'slot_not_found' | 'slot_in_past'): Promise<Settlement> {
+      await repo.deletePending(appointment.id);
+      return { kind: 'refused', why };
     },
 
     /**
@@ -138,3 +156,12 @@ export function appointmentSettlement(repo: AppointmentsRepo, conflicts: Conflic
 }
 
 export type AppointmentSettlement = ReturnType<typeof appointmentSettlement>;
+
+/** What the appointment copies from the slot catalog granted it. */
+export const factsOf = (slot: CatalogSlot): SlotFacts => ({
+  doctorId: slot.doctorId,
+  clinicId: slot.clinicId,
+  startTime: slot.startTime,
+  endTime: slot.endTime,
+  modality: slot.modality,
+});

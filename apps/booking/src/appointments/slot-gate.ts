@@ -1,13 +1,13 @@
-import type { Modality } from './modality';
+import type { SlotFacts } from './repo';
 
-/** What booking knows of a slot it has seen taken: enough to record a FAILED appointment for it. */
+/**
+ * What booking knows of a slot it has seen taken: its id, and its facts when
+ * a claim's answer showed them (a refused claim shows none). Enough to record
+ * a FAILED appointment for it, or to refuse it as started.
+ */
 export interface TakenSlot {
   id: string;
-  doctorId: string;
-  clinicId: string;
-  startTime: Date;
-  endTime: Date;
-  modality: Modality;
+  facts?: SlotFacts;
 }
 
 /**
@@ -74,11 +74,12 @@ export function slotGate(memoryMs: number, now: () => number = Date.now) {
       }
     },
 
-    /** Remembers the slot as taken (by a claim of this process or another). */
+    /** Remembers the slot as taken (by a claim of this process or another), keeping facts already known. */
     markTaken(slot: TakenSlot): void {
       if (memoryMs <= 0) return;
+      const facts = slot.facts ?? taken.get(slot.id)?.slot.facts;
       taken.delete(slot.id); // re-inserted at the back, keeping expiry order
-      taken.set(slot.id, { slot, until: now() + memoryMs });
+      taken.set(slot.id, { slot: { id: slot.id, facts }, until: now() + memoryMs });
     },
 
     /** Forgets the slot: this process just gave it back. */

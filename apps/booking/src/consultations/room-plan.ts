@@ -1,4 +1,4 @@
-import type { Appointment } from '../appointments/repo';
+import { withFacts, type Appointment } from '../appointments/repo';
 import { appointmentFromSnapshot } from '../events/handlers';
 import type { StoredEvent } from '../events/repo';
 import type { WantedRoom } from './repo';
@@ -24,7 +24,9 @@ export interface RoomPlan {
 export function roomPlanOf(events: StoredEvent[]): RoomPlan {
   const plan: RoomPlan = { wanted: [], unwanted: [] };
   const want = (appointment: Appointment) => {
-    if (isVideo(appointment)) plan.wanted.push({ appointmentId: appointment.id, startTime: appointment.startTime, endTime: appointment.endTime });
+    // A BOOKED or RESCHEDULED event's snapshot always has its slot's facts (appointment_slot_facts_check).
+    const { id, startTime, endTime } = withFacts(appointment);
+    if (isVideo(appointment)) plan.wanted.push({ appointmentId: id, startTime, endTime });
   };
   for (const event of events) {
     switch (event.type) {

@@ -88,10 +88,16 @@ export function slotsRepo(prisma: CatalogPrisma, sql: SqlPool) {
       return (await queryPrepared<Slot>(sql, statement, values))[0];
     },
 
-    /** Why a claim matched nothing: the slot is unknown, or the deadline has passed by the database's clock (else another claim holds it). */
-    async claimRefusal(slotId: string, deadline: Date | undefined): Promise<{ found: boolean; late: boolean }> {
-      const [row] = await prisma.$queryRaw<{ found: boolean; late: boolean }[]>`
+    /**
+     * Why `claimId`'s claim matched nothing: the slot is unknown; it has
+     * started and another claim or none holds it; or the deadline has passed
+     * by the database's clock (else another claim holds it).
+     */
+    async claimRefusal(slotId: string, claimId: string, deadline: Date | undefined): Promise<{ found: boolean; started: boolean; late: boolean }> {
+      const [row] = await prisma.$queryRaw<{ found: boolean; started: boolean; late: boolean }[]>`
         SELECT EXISTS (SELECT 1 FROM slot WHERE id = ${slotId}::uuid) AS found,
+               EXISTS (SELECT 1 FROM slot WHERE id = ${slotId}::uuid AND start_time <= now()
+                       AND claim_id IS DISTINCT FROM ${claimId}::uuid) AS started,
                coalesce(clock_timestamp() >= ${deadline ?? null}::timestamptz, false) AS late`;
       return row;
     },

@@ -93,14 +93,16 @@ export function slotsService(repo: SlotsRepo, doctors: DoctorsService) {
 
     /**
      * Claims the slot for `claimId`, booked, or held for `holdMs`;
-     * SLOT_UNAVAILABLE if another claim holds it. Nothing changes after `deadline`.
+     * SLOT_UNAVAILABLE if another claim holds it, SLOT_IN_PAST once it has
+     * started (by the database's clock). Nothing changes after `deadline`.
      */
     async claim(slotId: string, claimId: string, deadline: Date | undefined, holdMs?: number): Promise<Slot> {
       const claimed = await repo.claim(slotId, claimId, deadline, holdMs);
       if (claimed) return claimed;
       // Why it was refused, by the same clock the claim was judged by: the database's.
-      const refusal = await repo.claimRefusal(slotId, deadline);
+      const refusal = await repo.claimRefusal(slotId, claimId, deadline);
       if (!refusal.found) throw new NotFoundError('slot', slotId);
+      if (refusal.started) throw new FailedPreconditionError(`slot ${slotId} has already started`, 'SLOT_IN_PAST', { slot_id: slotId });
       if (refusal.late) throw new DeadlineExceededError(`the deadline passed before slot ${slotId} was claimed`, 'CLAIM_DEADLINE_PASSED', { slot_id: slotId });
       throw new FailedPreconditionError(`slot ${slotId} is taken by another claim`, 'SLOT_UNAVAILABLE', { slot_id: slotId });
     },

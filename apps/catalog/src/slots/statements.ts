@@ -26,11 +26,16 @@ export const NAMED_SLOT_BY_ID: PreparedStatement = {
 const DEADLINE_SETTING = `(SELECT set_config('carebook.claim_deadline', coalesce($3::timestamptz::text, ''), true)) AS deadline`;
 const WITHIN_DEADLINE = `($3::timestamptz IS NULL OR clock_timestamp() < $3::timestamptz)`;
 
+// A slot that has started, by the database's clock, takes no new claim; the
+// claim that holds it already may repeat itself (a retry answered again).
+const NOT_STARTED_OR_OURS = `(s.start_time > now() OR s.claim_id = $2::uuid)`;
+
 /**
  * The claim that books (see slotsRepo.claim). Values: slot id, claim id, the
  * claim's deadline or null. It wins on an open slot, on a lapsed hold of any
  * claim, and on a slot this claim holds already: a retry, or a hold turned
- * into a booking (its confirmation, whose deadline is the hold's expiry). The
+ * into a booking (its confirmation, whose deadline is the hold's expiry). A
+ * slot that has started takes no other claim. The
  * WHERE refuses a claim already late when it meets the row; the trigger
  * judges the deadline again after any wait for the row lock.
  */
@@ -40,7 +45,7 @@ export const CLAIM: PreparedStatement = {
     UPDATE slot s SET status = 'booked', claim_id = $2::uuid, hold_expire_time = NULL, update_time = now()
     FROM ${DEADLINE_SETTING}
     WHERE s.id = $1::uuid AND (s.status = 'open' OR s.claim_id = $2::uuid OR (${LAPSED_HOLD}))
-      AND ${WITHIN_DEADLINE}
+      AND ${NOT_STARTED_OR_OURS} AND ${WITHIN_DEADLINE}
     RETURNING ${SLOT_COLUMNS.text}`,
 };
 
@@ -64,7 +69,7 @@ export const HOLD: PreparedStatement = {
       claim_id = $2::uuid, update_time = now()
     FROM ${DEADLINE_SETTING}
     WHERE s.id = $1::uuid AND (s.status = 'open' OR s.claim_id = $2::uuid OR (${LAPSED_HOLD}))
-      AND ${WITHIN_DEADLINE}
+      AND ${NOT_STARTED_OR_OURS} AND ${WITHIN_DEADLINE}
     RETURNING ${SLOT_COLUMNS.text}`,
 };
 
