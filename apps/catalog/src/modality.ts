@@ -1,4 +1,5 @@
 import { Modality as ModalityMessage } from '@carebook/proto/catalog';
+import { modalityMessage, storedModality } from '@carebook/proto/modality';
 import type { RequestValidator } from '@carebook/server';
 import { Modality, Prisma } from './generated/prisma/client';
 
@@ -7,16 +8,6 @@ import { Modality, Prisma } from './generated/prisma/client';
 // so every field is checked here and refused by name.
 
 export { Modality };
-
-const STORED: Partial<Record<number, Modality>> = {
-  [ModalityMessage.MODALITY_IN_PERSON]: Modality.in_person,
-  [ModalityMessage.MODALITY_VIDEO]: Modality.video,
-};
-
-const MESSAGE: Record<Modality, ModalityMessage> = {
-  in_person: ModalityMessage.MODALITY_IN_PERSON,
-  video: ModalityMessage.MODALITY_VIDEO,
-};
 
 /**
  * The modality as a SQL literal, not a parameter: a statement that filters on
@@ -30,12 +21,12 @@ export const MODALITY_SQL: Record<Modality, Prisma.Sql> = {
 };
 
 /** The modality as the API shows it. */
-export const toModalityMessage = (modality: Modality): ModalityMessage => MESSAGE[modality];
+export const toModalityMessage = (modality: Modality): ModalityMessage => modalityMessage(modality);
 
 /** A modality filter: undefined when unset (either matches); an unknown value is recorded. */
 export function parseModalityFilter(v: RequestValidator, field: string, value: ModalityMessage | undefined): Modality | undefined {
   if (value === undefined || value === ModalityMessage.MODALITY_UNSPECIFIED) return undefined;
-  const modality = STORED[value];
+  const modality = storedModality(value);
   if (!modality) v.fail(field, `must be MODALITY_IN_PERSON or MODALITY_VIDEO, got ${value}`);
   return modality;
 }
