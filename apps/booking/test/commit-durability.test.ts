@@ -31,10 +31,13 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** The values of INSERT_PENDING / INSERT_FAILED for a new appointment an hour from now; a hold's if `holdMs` is given. */
-const appointmentValues = (holdMs: number | null = null) => {
+/** The values of INSERT_PENDING for a new appointment (a hold's if `holdMs` is given): the slot's id alone, no facts yet. */
+const pendingValues = (holdMs: number | null = null) => [patientId, randomUUID(), randomUUID(), '', null, holdMs];
+
+/** The slot's facts as a claim answers them, an hour from now: doctor, clinic, start, end, modality. */
+const slotFacts = () => {
   const start = new Date(Date.now() + 3_600_000);
-  return [patientId, randomUUID(), randomUUID(), randomUUID(), randomUUID(), start, new Date(+start + 1_800_000), '', null, holdMs, 'in_person'];
+  return [randomUUID(), randomUUID(), start, new Date(+start + 1_800_000), 'in_person'];
 };
 
 /** Runs `statements` in one transaction, rolled back; returns the last one's row count and the synchronous_commit its commit would have used. */
@@ -54,28 +57,28 @@ async function commitMode(statements: { statement: { name: string; text: string 
 
 /** A PENDING appointment (a hold's if `holdMs` is given), committed. */
 async function pendingAppointment(holdMs: number | null = null): Promise<string> {
-  const { rows } = await sql.query<{ id: string }>({ text: INSERT_PENDING.text, values: appointmentValues(holdMs) });
+  const { rows } = await sql.query<{ id: string }>({ text: INSERT_PENDING.text, values: pendingValues(holdMs) });
   return rows[0].id;
 }
 
 describe("booking's commits", () => {
   it('wait for the WAL flush where the caller is told the outcome: PENDING, BOOKED, HELD, confirmed', async () => {
-    expect(await commitMode([{ statement: INSERT_PENDING, values: appointmentValues() }])).toEqual({ rows: 1, synchronousCommit: 'on' });
+    expect(await commitMode([{ statement: INSERT_PENDING, values: pendingValues() }])).toEqual({ rows: 1, synchronousCommit: 'on' });
     const id = await pendingAppointment();
-    expect(await commitMode([{ statement: SETTLE_BOOKED, values: [id] }])).toEqual({ rows: 1, synchronousCommit: 'on' });
+    expect(await commitMode([{ statement: SETTLE_BOOKED, values: [id, ...slotFacts()] }])).toEqual({ rows: 1, synchronousCommit: 'on' });
     const hold = await pendingAppointment(600_000);
     const holdUntil = new Date(Date.now() + 600_000);
-    expect(await commitMode([{ statement: SETTLE_HELD, values: [hold, holdUntil] }])).toEqual({ rows: 1, synchronousCommit: 'on' });
+    expect(await commitMode([{ statement: SETTLE_HELD, values: [hold, ...slotFacts(), holdUntil] }])).toEqual({ rows: 1, synchronousCommit: 'on' });
     expect(
       await commitMode([
-        { statement: SETTLE_HELD, values: [hold, holdUntil] },
+        { statement: SETTLE_HELD, values: [hold, ...slotFacts(), holdUntil] },
         { statement: SETTLE_CONFIRMED, values: [hold] },
       ]),
     ).toEqual({ rows: 1, synchronousCommit: 'on' });
   });
 
   it('do not wait for it for FAILED, which the reconciler or a retry derives again', async () => {
-    expect(await commitMode([{ statement: INSERT_FAILED, values: appointmentValues() }])).toEqual({ rows: 1, synchronousCommit: 'off' });
+    expect(await commitMode([{ statement: INSERT_FAILED, values: [...pendingValues(), ...slotFacts()] }])).toEqual({ rows: 1, synchronousCommit: 'off' });
     const id = await pendingAppointment();
     expect(await commitMode([{ statement: SETTLE_FAILED, values: [id] }])).toEqual({ rows: 1, synchronousCommit: 'off' });
   });
