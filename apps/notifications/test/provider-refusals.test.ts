@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Patient } from '@carebook/proto/booking';
+import { pollUntil } from '@carebook/testing';
 import { messageIdOf } from '../src/messages/message-id';
 import { startNotifyCluster, type NotifyCluster } from './cluster';
 import { book, newPatient, rowOf, settledNotifications, slotsAhead, smsWithId, type StoredNotification } from './fixtures';
@@ -34,10 +35,14 @@ async function bookAndSettle(): Promise<{ patient: Patient; appointmentId: strin
  * logged as failed for good, and that neither the stored errors nor the logs
  * hold the patient's address (the SMTP sink's refusal quotes it) or number.
  */
-function expectNothingDelivered(patient: Patient, appointmentId: string, rows: StoredNotification[]): void {
+async function expectNothingDelivered(patient: Patient, appointmentId: string, rows: StoredNotification[]): Promise<void> {
   expect(c.smtp.byMessageId(messageIdOf(appointmentId, 'confirmation', 'email'))).toHaveLength(0);
   expect(smsWithId(c, messageIdOf(appointmentId, 'confirmation', 'sms'))).toBe(0);
-  const failures = c.replicas[0].errorLogs().filter((line) => rows.some((r) => line.includes(r.id)));
+  // A row is FAILED a moment before its log line has come through the process's output.
+  const failures = await pollUntil('both failures logged', async () => {
+    const lines = c.replicas[0].errorLogs().filter((line) => rows.some((r) => line.includes(r.id)));
+    return lines.length >= 2 ? lines : undefined;
+  });
   expect(failures.map((line) => JSON.parse(line).msg)).toEqual(['notification failed for good', 'notification failed for good']);
   const digits = patient.phone.replace(/\D/g, '');
   for (const text of [...rows.map((r) => r.last_error ?? ''), ...c.replicas[0].errorLogs()]) {
@@ -57,7 +62,7 @@ it('ends a message FAILED at its first refusal for good (SMTP 550, gateway 400),
   const { patient, appointmentId, rows } = await bookAndSettle();
   expect(rowOf(rows, 'confirmation', 'email')).toMatchObject({ status: 'failed', attempts: 1, last_error: 'SMTP 550 (DATA)', sent_time: null });
   expect(rowOf(rows, 'confirmation', 'sms')).toMatchObject({ status: 'failed', attempts: 1, last_error: 'SMS gateway 400', sent_time: null });
-  expectNothingDelivered(patient, appointmentId, rows);
+  await expectNothingDelivered(patient, appointmentId, rows);
   expect(await jobsOf(rows.filter((r) => r.kind === 'confirmation').map((r) => r.id))).toBe(0);
 });
 
@@ -67,6 +72,6 @@ it(`ends a message FAILED after ${MAX_ATTEMPTS} retryable refusals (SMTP 451, ga
   const { patient, appointmentId, rows } = await bookAndSettle();
   expect(rowOf(rows, 'confirmation', 'email')).toMatchObject({ status: 'failed', attempts: MAX_ATTEMPTS, last_error: 'SMTP 451 (DATA)', sent_time: null });
   expect(rowOf(rows, 'confirmation', 'sms')).toMatchObject({ status: 'failed', attempts: MAX_ATTEMPTS, last_error: 'SMS gateway 503', sent_time: null });
-  expectNothingDelivered(patient, appointmentId, rows);
+  await expectNothingDelivered(patient, appointmentId, rows);
   expect(await jobsOf(rows.filter((r) => r.kind === 'confirmation').map((r) => r.id))).toBe(0);
 });
