@@ -58,6 +58,24 @@ function unavailable<T>(ids: readonly string[], err: unknown, reachability: Outa
 
 const isNotFound = (err: unknown) => isServiceError(err) && err.code === status.NOT_FOUND;
 
+/** Asks for each of `ids` alone, at once. */
+async function eachAlone<T>(ids: readonly string[], one: (id: string) => Promise<T | undefined>, reachability: OutageLog): Promise<Lookups<T>> {
+  const answers = await Promise.all(
+    ids.map(async (id): Promise<[string, Lookup<T>]> => {
+      try {
+        const value = await one(id);
+        reachability.succeeded();
+        return [id, value ? { kind: 'found', value } : { kind: 'not-found' }];
+      } catch (err) {
+        if (!isNotFound(err)) return [id, unavailable<T>([id], err, reachability).get(id)!];
+        reachability.succeeded();
+        return [id, { kind: 'not-found' }];
+      }
+    }),
+  );
+  return new Map(answers);
+}
+
 /** Asks for `ids` in one batch read; when one of them is unknown, asks for each alone. */
 async function batchLookup<T extends { id: string }>(
   ids: readonly string[],
@@ -73,17 +91,7 @@ async function batchLookup<T extends { id: string }>(
   } catch (err) {
     if (!isNotFound(err)) return unavailable(ids, err, reachability);
     reachability.succeeded();
-    const answers = await Promise.all(
-      ids.map(async (id): Promise<[string, Lookup<T>]> => {
-        try {
-          const value = await one(id);
-          return [id, value ? { kind: 'found', value } : { kind: 'not-found' }];
-        } catch (oneErr) {
-          return [id, isNotFound(oneErr) ? { kind: 'not-found' } : unavailable<T>([id], oneErr, reachability).get(id)!];
-        }
-      }),
-    );
-    return new Map(answers);
+    return eachAlone(ids, one, reachability);
   }
 }
 
@@ -149,13 +157,7 @@ export function sendLookups(booking: BookingClient, catalog: CatalogClient, opti
     ),
     // catalog has no batch read of clinics: a burst names few of them, and they are kept.
     clinics: cached(
-      (ids) =>
-        batchLookup(
-          ids,
-          (batch) => Promise.all(batch.map(async (id) => (await inCatalog(C.getClinic.path, (s) => catalog.getClinic({ id }, s))).clinic!)),
-          async (id) => (await inCatalog(C.getClinic.path, (s) => catalog.getClinic({ id }, s))).clinic,
-          catalogReachability,
-        ),
+      (ids) => eachAlone(ids, async (id) => (await inCatalog(C.getClinic.path, (s) => catalog.getClinic({ id }, s))).clinic, catalogReachability),
       options.placeTtlMs,
     ),
   };

@@ -12,9 +12,10 @@ import { prepareMessages, type SendableRow, type Step } from './prepare-message'
 // goes out, rendered from what booking and catalog say now
 // (prepare-message.ts, batch reads for all the rows at once), handed to its
 // channel's sender, and its outcome recorded. At most `sendConcurrency`
-// messages of the whole process are with a provider and not yet recorded. No transaction is
-// open while booking, catalog or the provider is called. The address, the
-// name and the text live only in the job's memory: the row and the logs hold ids.
+// messages of the whole process are with a provider and not yet recorded.
+// No transaction is open while booking, catalog or the provider is called.
+// The address, the name and the text live only in the job's memory: the row
+// and the logs hold ids.
 //
 // A crash between the provider's acceptance and markSent sends the message
 // again on the retry: at-least-once, with the same Message-ID
@@ -99,8 +100,9 @@ export function messageDelivery(deps: SendDeps): (notificationIds: readonly stri
     const sends: Promise<SendResult>[] = [];
     enabled.forEach((row, i) => {
       const step = prepared[i];
-      if (step.kind === 'skip') skips.set(step.reason, [...(skips.get(step.reason) ?? []), row]);
-      else sends.push(sendOrFail(row, step));
+      if (step.kind !== 'skip') sends.push(sendOrFail(row, step));
+      else if (skips.has(step.reason)) skips.get(step.reason)!.push(row);
+      else skips.set(step.reason, [row]);
     });
     const results = await Promise.all([...[...skips].map(([reason, skipped]) => record.skipped(skipped, reason)), Promise.all(sends)]);
     return results.flat();

@@ -29,7 +29,7 @@ export const NOTIFICATION_FIELDS: ColumnsOf<Notification> = {
   updateTime: 'update_time',
 };
 
-const LOAD_FOR_SEND = `SELECT ${selectList(NOTIFICATION_FIELDS)}, now() AS "databaseNow" FROM notification WHERE id = ANY($1::uuid[]) ORDER BY channel`;
+const LOAD_FOR_SEND = `SELECT ${selectList(NOTIFICATION_FIELDS)}, now() AS "databaseNow" FROM notification WHERE id = ANY($1::uuid[])`;
 const MARK_SENT = `UPDATE notification SET status = 'sent', sent_time = now(), attempts = attempts + 1, last_error = NULL, update_time = now()
   WHERE id = $1 AND status = 'scheduled'`;
 const MARK_SKIPPED = `UPDATE notification SET status = 'skipped', skip_reason = $2, update_time = now()
@@ -60,7 +60,7 @@ export interface NotificationFilter {
 
 /** Queries of the notification table. */
 export interface NotificationsRepo {
-  /** The rows of `ids` that exist, by channel, each with the database's clock at the moment they were read. */
+  /** The rows of `ids` that exist, each with the database's clock at the moment they were read. */
   loadForSend(ids: readonly string[]): Promise<(Notification & { databaseNow: Date })[]>;
   /** True if the row was SCHEDULED and is now SENT. */
   markSent(id: string): Promise<boolean>;
