@@ -200,7 +200,7 @@ export async function startBookingService(deps: BookingDeps, options: BookingSer
         ),
       ],
       // Serving while its own database answers: reads and retries are
-      // answered while catalog is unreachable (docs/design.md, §5).
+      // answered while catalog is unreachable (docs/design.md, section 2.6).
       checkReady: () => pingDatabase(deps.prisma),
       shutdownGraceMs: options.shutdownGraceMs,
       maxRequestBytes: options.maxRequestBytes ?? DEFAULT_BOOKING_MAX_REQUEST_BYTES,

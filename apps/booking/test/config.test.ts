@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@carebook/server';
 import { loadBookingConfig } from '../src/config';
 
-// The claim window (design.md §5.3): a claim's deadline is the appointment's
+// The claim window (docs/booking-protocol.md, section 3.3): a claim's deadline is the appointment's
 // create time plus the grace period less the skew bound, and that window must
 // hold a claim and its retry, so grace ≥ skew + 2 × the call timeout.
 

@@ -135,7 +135,7 @@ export function appointmentSettlement(repo: AppointmentsRepo, conflicts: Conflic
      * in catalog. A slot held by its id means BOOKED. Anything else means
      * FAILED, still owing a release: a claim that committed just as catalog
      * was read could have landed unseen, and releasing a slot the appointment
-     * does not hold changes nothing (docs/design.md §5.3).
+     * does not hold changes nothing (docs/booking-protocol.md, section 3.3).
      */
     async settleOverdue(appointment: Appointment): Promise<Settlement> {
       const slot = await catalog.findSlot(appointment.slotId);

@@ -74,7 +74,7 @@ export function jitsiRooms(options: JitsiOptions): VideoRoomProvider {
 
     // Jitsi keeps no room to end: a room lives while someone is in it. With
     // tokens, the links stop working at exp; without, a revoked room's links
-    // keep working for whoever kept them (docs/design.md §3.8).
+    // keep working for whoever kept them (docs/operations.md, section 9).
     async revokeRoom() {
       return { kind: 'accepted' };
     },
