@@ -88,7 +88,7 @@ const HOLD_REOPEN_BATCH_SIZE = 1000;
 /** Builds and starts the catalog gRPC server on `deps`; listens on `options.port` (0 picks one). */
 export async function startCatalogServer(deps: CatalogDeps, options: CatalogServerOptions): Promise<RunningCatalog> {
   const clinics = clinicsService(clinicsRepo(deps.prisma));
-  const doctors = doctorsService(doctorsRepo(deps.prisma), clinics);
+  const doctors = doctorsService(doctorsRepo(deps.prisma, deps.sql), clinics);
   const slots = slotsService(slotsRepo(deps.prisma, deps.sql), doctors);
   const now = deps.now ?? (() => new Date());
   const materialiser = slotMaterialiser(deps.prisma, { horizonDays: options.slotHorizonDays ?? DEFAULT_SLOT_HORIZON_DAYS, now, log: deps.log });
