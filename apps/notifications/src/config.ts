@@ -47,7 +47,7 @@ const notificationsConfigSpec = {
   NOTIFY_REMINDER_OFFSETS: reminderOffsets('how long before the start each reminder is due, comma-separated, e.g. "24h,2h" (units ms, s, m, h, d)', '24h,2h'),
   NOTIFY_MAX_ATTEMPTS: integer('tries of one message before it is FAILED (outages of a provider, booking or catalog count)', 10, 1, 100),
   NOTIFY_RETRY_MAX_BACKOFF_MS: integer('longest wait between two tries of one message', 300_000, 100, 86_400_000),
-  NOTIFY_SEND_CONCURRENCY: integer('send jobs one process runs at a time, and messages it has with providers at once: also the most a crash can duplicate', 8, 1, 100),
+  NOTIFY_SEND_CONCURRENCY: integer('send jobs one process runs at a time, messages it has with providers at once and SMTP connections it keeps: also the most a crash can duplicate (1: at most one)', 8, 1, 100),
   NOTIFY_POLL_INTERVAL_MS: integer('how often idle delivery workers look for messages that became due: the most a message waits past its time', 1_000, 50, 60_000),
   NOTIFY_WORKER_STALE_MS: integer("a delivery worker silent this long is taken for dead and its messages are sent by others", 15_000, 1_000, 3_600_000),
   NOTIFY_FEED_MAX_BACKOFF_MS: integer("longest wait before reconnecting to booking's event feed", 10_000, 100, 600_000),

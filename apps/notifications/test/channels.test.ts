@@ -55,7 +55,7 @@ describe('e-mail channel', () => {
 
   beforeAll(async () => {
     sink = await startSmtpSink();
-    sender = emailSender({ smtpUrl: sink.url, from: 'carebook <no-reply@carebook.test>', log: captured.log, timeoutMs: 2_000 });
+    sender = emailSender({ smtpUrl: sink.url, from: 'carebook <no-reply@carebook.test>', log: captured.log, timeoutMs: 2_000, maxConnections: 2 });
   });
   afterAll(async () => {
     await sender.close();

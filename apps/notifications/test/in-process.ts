@@ -52,7 +52,7 @@ export async function startNotificationsInProcess(reminderOffsetsMs: number[]): 
   const log = createLogger('notifications', process.env.TEST_LOG_LEVEL ?? 'silent');
   const bookingClient: BookingClient = createBookingClient(`127.0.0.1:${booking.service.port}`, withBearerToken(TEST_BOOKING_INTERNAL_TOKEN));
   const catalogClient: CatalogClient = createCatalogClient(booking.catalog.address);
-  const senders = { email: emailSender({ smtpUrl: smtp.url, from: 'carebook <no-reply@carebook.test>', log }), sms: logSender(log) };
+  const senders = { email: emailSender({ smtpUrl: smtp.url, from: 'carebook <no-reply@carebook.test>', log, maxConnections: TEST_OPTIONS.sendConcurrency }), sms: logSender(log) };
   const service = await startNotificationsService(
     { prisma, sql: servicePool, booking: bookingClient, catalog: catalogClient, senders, log, metrics: createMetricsRegistry('notifications') },
     { ...TEST_OPTIONS, reminderOffsetsMs },

@@ -19,12 +19,11 @@ export interface EmailSenderOptions {
   log: Logger;
   /** Bounds one send from queueing to the server's last reply. */
   timeoutMs?: number;
+  /** Connections kept open: one per message the process has with providers at once (NOTIFY_SEND_CONCURRENCY), so none waits for another's. */
+  maxConnections: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
-
-// Connections kept open; a notifications process sends a few messages at a time.
-const MAX_CONNECTIONS = 2;
 
 // The extended status code after the reply code ("550 5.1.1 …"): it says why
 // without the free text, which often quotes the recipient's address.
@@ -60,11 +59,11 @@ function smtpFailure(err: SmtpError, timeoutMs: number): SendOutcome & { accepte
 }
 
 /** The e-mail channel: sends through the SMTP server at `smtpUrl`, with the message's own Message-ID. */
-export function emailSender({ smtpUrl, from, log, timeoutMs = DEFAULT_TIMEOUT_MS }: EmailSenderOptions): NotificationSender {
+export function emailSender({ smtpUrl, from, log, timeoutMs = DEFAULT_TIMEOUT_MS, maxConnections }: EmailSenderOptions): NotificationSender {
   const transport = createTransport({
     url: smtpUrl,
     pool: true,
-    maxConnections: MAX_CONNECTIONS,
+    maxConnections,
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,

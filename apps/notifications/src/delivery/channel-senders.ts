@@ -16,7 +16,7 @@ export function channelSenders(config: NotificationsConfig, log: Logger): Channe
   const channelLog = log.child({ component: 'channel' });
   if (!config.NOTIFY_SMTP_URL) log.warn('NOTIFY_SMTP_URL is unset: e-mail is off, e-mail messages are skipped (CHANNEL_DISABLED)');
   return {
-    ...(config.NOTIFY_SMTP_URL && { email: emailSender({ smtpUrl: config.NOTIFY_SMTP_URL, from: config.NOTIFY_MAIL_FROM, log: channelLog }) }),
+    ...(config.NOTIFY_SMTP_URL && { email: emailSender({ smtpUrl: config.NOTIFY_SMTP_URL, from: config.NOTIFY_MAIL_FROM, log: channelLog, maxConnections: config.NOTIFY_SEND_CONCURRENCY }) }),
     sms:
       config.NOTIFY_SMS_ADAPTER === 'webhook'
         ? smsWebhookSender({ url: config.NOTIFY_SMS_WEBHOOK_URL!, secret: config.NOTIFY_SMS_WEBHOOK_SECRET!, log: channelLog })

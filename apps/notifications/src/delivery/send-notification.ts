@@ -5,6 +5,7 @@ import type { SkipReason } from '../feed/event-plan';
 import type { Notification, NotificationsRepo, RetryPolicy } from '../notifications/repo';
 import type { SendLookups } from './lookups';
 import { prepareMessages, type SendableRow, type Step } from './prepare-message';
+import { sentRecords } from './sent-records';
 
 // The send job: the messages due together (a row per message and channel,
 // graphile-worker's batch job: notifications/statements.ts), taken
@@ -12,12 +13,14 @@ import { prepareMessages, type SendableRow, type Step } from './prepare-message'
 // goes out, rendered from what booking and catalog say now
 // (prepare-message.ts, batch reads for all the rows at once), handed to its
 // channel's sender, and its outcome recorded. At most `sendConcurrency`
-// messages of the whole process are with a provider and not yet recorded.
+// messages of the whole process are with a provider and not yet recorded;
+// the SENT records of the messages accepted together go in one statement
+// (sent-records.ts).
 // No transaction is open while booking, catalog or the provider is called.
 // The address, the name and the text live only in the job's memory: the row
 // and the logs hold ids.
 //
-// A crash between the provider's acceptance and markSent sends the message
+// A crash between the provider's acceptance and its SENT record sends the message
 // again on the retry: at-least-once, with the same Message-ID
 // (messages/message-id.ts) so that the duplicate can be recognised.
 
@@ -48,6 +51,7 @@ export function storableError(error: string, recipient: string | undefined): str
 /** Records how a try ended, and logs it by ids: each returns the job's result. */
 function outcomeRecorder(deps: SendDeps) {
   const { repo, retry, log } = deps;
+  const recordSent = sentRecords(repo);
   return {
     /** One statement for all of `rows`, which share the reason. */
     async skipped(rows: readonly Notification[], reason: SkipReason): Promise<SendResult[]> {
@@ -66,7 +70,7 @@ function outcomeRecorder(deps: SendDeps) {
     },
 
     async sent(row: Notification): Promise<SendResult> {
-      if (!(await repo.markSent(row.id))) {
+      if (!(await recordSent(row.id))) {
         // Skipped by the feed while it was being sent (a cancellation that raced it).
         log.warn({ notificationId: row.id }, 'notification sent, but it was no longer scheduled');
         return 'not-scheduled';

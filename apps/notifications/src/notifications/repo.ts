@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { selectList, type ColumnsOf, type TimeIdKey } from '@carebook/server';
+import { queryPrepared, selectList, type ColumnsOf, type PreparedStatement, type TimeIdKey } from '@carebook/server';
 import type { NotificationsPrisma } from '../db';
 import type { SkipReason } from '../feed/event-plan';
 import type { Notification } from '../generated/prisma/client';
@@ -29,11 +29,22 @@ export const NOTIFICATION_FIELDS: ColumnsOf<Notification> = {
   updateTime: 'update_time',
 };
 
-const LOAD_FOR_SEND = `SELECT ${selectList(NOTIFICATION_FIELDS)}, now() AS "databaseNow" FROM notification WHERE id = ANY($1::uuid[])`;
-const MARK_SENT = `UPDATE notification SET status = 'sent', sent_time = now(), attempts = attempts + 1, last_error = NULL, update_time = now()
-  WHERE id = $1 AND status = 'scheduled'`;
-const MARK_SKIPPED = `UPDATE notification SET status = 'skipped', skip_reason = $2, update_time = now()
-  WHERE id = ANY($1::uuid[]) AND status = 'scheduled' RETURNING id`;
+// The send path's statements, run for every batch of messages: prepared
+// (libs/server prepared-statements.ts), so PostgreSQL plans each once per connection.
+const LOAD_FOR_SEND: PreparedStatement = {
+  name: 'notification_load_for_send',
+  text: `SELECT ${selectList(NOTIFICATION_FIELDS)}, now() AS "databaseNow" FROM notification WHERE id = ANY($1::uuid[])`,
+};
+const MARK_SENT: PreparedStatement = {
+  name: 'notification_mark_sent',
+  text: `UPDATE notification SET status = 'sent', sent_time = now(), attempts = attempts + 1, last_error = NULL, update_time = now()
+  WHERE id = ANY($1::uuid[]) AND status = 'scheduled' RETURNING id`,
+};
+const MARK_SKIPPED: PreparedStatement = {
+  name: 'notification_mark_skipped',
+  text: `UPDATE notification SET status = 'skipped', skip_reason = $2, update_time = now()
+  WHERE id = ANY($1::uuid[]) AND status = 'scheduled' RETURNING id`,
+};
 // A failed try: counted, its error kept; the message stays SCHEDULED while a
 // retryable failure leaves tries, else it is FAILED.
 const RECORD_FAILURE = `UPDATE notification
@@ -62,8 +73,8 @@ export interface NotificationFilter {
 export interface NotificationsRepo {
   /** The rows of `ids` that exist, each with the database's clock at the moment they were read. */
   loadForSend(ids: readonly string[]): Promise<(Notification & { databaseNow: Date })[]>;
-  /** True if the row was SCHEDULED and is now SENT. */
-  markSent(id: string): Promise<boolean>;
+  /** The ids among `ids` that were SCHEDULED and are now SENT. */
+  markSent(ids: readonly string[]): Promise<Set<string>>;
   /** The ids among `ids` that were SCHEDULED and are now SKIPPED for `reason`. */
   markSkipped(ids: readonly string[], reason: SkipReason): Promise<Set<string>>;
   /** Records a failed try; a retryable one with tries left gets a new job after `retryDelayMs(attempts)`. */
@@ -84,16 +95,15 @@ export interface RetryPolicy {
 /** The notification queries over `pool` (the send path) and `prisma` (the API's reads). */
 export function notificationsRepo(pool: pg.Pool, prisma: NotificationsPrisma): NotificationsRepo {
   return {
-    async loadForSend(ids) {
-      return (await pool.query<Notification & { databaseNow: Date }>(LOAD_FOR_SEND, [ids])).rows;
-    },
+    loadForSend: (ids) => queryPrepared<Notification & { databaseNow: Date }>(pool, LOAD_FOR_SEND, [ids]),
 
-    async markSent(id) {
-      return (await pool.query(MARK_SENT, [id])).rowCount === 1;
+    async markSent(ids) {
+      const rows = await queryPrepared<{ id: string }>(pool, MARK_SENT, [ids]);
+      return new Set(rows.map((row) => row.id));
     },
 
     async markSkipped(ids, reason) {
-      const { rows } = await pool.query<{ id: string }>(MARK_SKIPPED, [ids, reason]);
+      const rows = await queryPrepared<{ id: string }>(pool, MARK_SKIPPED, [ids, reason]);
       return new Set(rows.map((row) => row.id));
     },
 
