@@ -58,6 +58,7 @@ async function main(): Promise<void> {
       reminderOffsetsMs: config.NOTIFY_REMINDER_OFFSETS,
       maxAttempts: config.NOTIFY_MAX_ATTEMPTS,
       retryMaxBackoffMs: config.NOTIFY_RETRY_MAX_BACKOFF_MS,
+      jobConcurrency: config.NOTIFY_JOB_CONCURRENCY,
       sendConcurrency: config.NOTIFY_SEND_CONCURRENCY,
       workerStaleMs: config.NOTIFY_WORKER_STALE_MS,
       pollIntervalMs: config.NOTIFY_POLL_INTERVAL_MS,

@@ -45,6 +45,9 @@ export interface NotificationsServiceOptions {
   reminderOffsetsMs: number[];
   maxAttempts: number;
   retryMaxBackoffMs: number;
+  /** Send jobs run at a time (NOTIFY_JOB_CONCURRENCY). */
+  jobConcurrency: number;
+  /** Messages with providers at once (NOTIFY_SEND_CONCURRENCY): the most a crash duplicates. */
   sendConcurrency: number;
   workerStaleMs: number;
   /** How often idle workers look for messages that became due. */
@@ -116,7 +119,7 @@ export async function startNotificationsService(deps: NotificationsDeps, options
     log: deps.log,
   });
   const worker = await startDeliveryWorker(deps.sql, deliver, deps.log, {
-    concurrency: options.sendConcurrency,
+    concurrency: options.jobConcurrency,
     pollIntervalMs: options.pollIntervalMs,
     staleMs: options.workerStaleMs,
   });

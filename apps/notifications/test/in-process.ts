@@ -33,6 +33,7 @@ const TEST_OPTIONS: Omit<NotificationsServiceOptions, 'reminderOffsetsMs'> = {
   maxRequestBytes: 64 * 1024,
   maxAttempts: 10,
   retryMaxBackoffMs: 2_000,
+  jobConcurrency: 4,
   sendConcurrency: 4,
   workerStaleMs: 3_000,
   pollIntervalMs: 100,
