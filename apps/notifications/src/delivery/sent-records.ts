@@ -8,7 +8,7 @@ import type { NotificationsRepo } from '../notifications/repo';
 // the meantime gather behind it, and go in one statement as soon as it is
 // back (DataLoader's batchScheduleFn waits for the flush in flight). Under
 // load a statement records several messages; alone, a message is recorded
-// at once, as before.
+// at once.
 //
 // The caller holds its send slot until its record is back, so the messages
 // accepted and not recorded, the ones a crash sends again, are still at
